@@ -1,0 +1,379 @@
+# -*- coding: utf-8 -*-
+"""Filters over the data model (`sites`, `databases`, `dns_domains`): defaults and validation.
+
+The data model is read by every role through the plays. These filters compute once what the
+plays hand to roles (a site with its defaults applied) and check the whole model before any host
+is touched (playbooks/validate.yml), with one line per problem naming the site or database and
+the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+KNOWN_ENGINES = ("mysql", "postgresql")
+ENGINE_GROUPS = {"mysql": "mysql", "postgresql": "postgresql"}
+ENVIRONMENTS = ("prod", "staging", "dev")
+SITE_STATUSES = ("active", "retired")
+SEARCH_ENGINES = ("none", "typesense", "meilisearch")
+SESSION_DRIVERS = ("auto", "file", "redis", "database", "cookie")
+CACHE_DRIVERS = ("auto", "file", "redis", "database", "array")
+QUEUE_CONNECTIONS = ("auto", "sync", "redis", "database")
+UPLOAD_DISKS = ("local", "s3", "none")
+DNS_PROVIDERS = ("godaddy", "route53", "lab", "unknown")
+REGISTRARS = ("godaddy", "route53", "lab", "unknown")
+
+SITE_FIELDS = {
+    "description", "status", "environment", "domains", "hosts", "repo", "branch", "php_version",
+    "unconfirmed", "databases", "workers", "scheduler", "search", "search_indexes", "web_root",
+    "health_path", "keep_releases", "session_driver", "cache_driver", "queue_connection",
+    "uploads", "limits", "env",
+}
+REQUIRED_SITE_FIELDS = ("domains", "hosts", "repo", "php_version")
+LIMIT_FIELDS = {
+    "cpu_weight", "cpu_quota", "memory_high", "memory_max", "pm_max_children", "memory_limit",
+    "request_terminate_timeout", "rate_limit", "rate_burst", "client_max_body_size",
+}
+WORKER_FIELDS = {"queue", "processes", "timeout", "tries", "sleep", "memory"}
+DATABASE_FIELDS = {"engine", "host", "site", "environment", "protected", "description"}
+
+SITE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$"
+)
+ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Names of environment variables that carry secrets; these belong in vault_sites.<site>.env.
+SECRET_ENV_RE = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|PASSPHRASE|CREDENTIALS|PRIVATE|(^|_)KEY$|API_KEY|_DSN$)"
+)
+SIZE_RE = re.compile(r"^[0-9]+[KMGT]?$")
+BODY_SIZE_RE = re.compile(r"^[0-9]+[kmg]?$")
+RATE_RE = re.compile(r"^[0-9]+r/[sm]$")
+DURATION_RE = re.compile(r"^[0-9]+[smh]?$")
+PERCENT_RE = re.compile(r"^[0-9]+%$")
+
+
+def _merge(base, override):
+    """Return base updated by override; nested dicts merge key by key, other values replace."""
+    result = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def site_defaults(sites, defaults):
+    """Apply `defaults` to every site and resolve the `auto` drivers.
+
+    A site on several hosts gets Redis for sessions, cache and queues; a site on one host
+    keeps file sessions and cache and a Redis-less database queue.
+    """
+    result = {}
+    for name, site in (sites or {}).items():
+        merged = _merge(defaults or {}, site or {})
+        hosts = merged.get("hosts") or []
+        shared = len(hosts) > 1
+        for field, one_host, many_hosts in (
+            ("session_driver", "file", "redis"),
+            ("cache_driver", "file", "redis"),
+            ("queue_connection", "database", "redis"),
+        ):
+            if merged.get(field, "auto") == "auto":
+                merged[field] = many_hosts if shared else one_host
+        merged["name"] = name
+        result[name] = merged
+    return result
+
+
+def _is_placeholder(value):
+    return isinstance(value, str) and (
+        value.startswith("TO-CONFIRM") or value.startswith("TO-FILL") or value.endswith(".to-confirm.invalid")
+    )
+
+
+def _check_site(name, site, ctx, errors):
+    where = f"site {name}"
+    if not SITE_NAME_RE.match(str(name)):
+        errors.append(f"{where}: name: must match {SITE_NAME_RE.pattern} (it becomes a Unix and database user)")
+    if not isinstance(site, dict):
+        errors.append(f"{where}: must be a mapping of fields, got {type(site).__name__}")
+        return
+    for field in sorted(set(site) - SITE_FIELDS - {"name"}):
+        errors.append(f"{where}: {field}: unknown field (docs/data-model.md lists the fields)")
+    for field in REQUIRED_SITE_FIELDS:
+        if not site.get(field):
+            errors.append(f"{where}: {field}: is required")
+
+    status = site.get("status", "active")
+    if status not in SITE_STATUSES:
+        errors.append(f"{where}: status: '{status}' is not one of {', '.join(SITE_STATUSES)}")
+    env_name = site.get("environment", "prod")
+    if env_name not in ENVIRONMENTS:
+        errors.append(f"{where}: environment: '{env_name}' is not one of {', '.join(ENVIRONMENTS)}")
+
+    domains = site.get("domains") or []
+    if not isinstance(domains, list):
+        errors.append(f"{where}: domains: must be a list, primary domain first")
+        domains = []
+    for domain in domains:
+        if not isinstance(domain, str) or not DOMAIN_RE.match(domain):
+            errors.append(f"{where}: domains: '{domain}' is not a valid lower-case domain name")
+            continue
+        owner = ctx["domain_owner"].setdefault(domain, name)
+        if owner != name:
+            errors.append(f"{where}: domains: '{domain}' is already served by site {owner}")
+        if ctx["dns_domains"] is not None and domain not in ctx["dns_domains"]:
+            errors.append(f"{where}: domains: '{domain}' has no entry in dns_domains (registrar and DNS provider)")
+
+    hosts = site.get("hosts") or []
+    if not isinstance(hosts, list):
+        errors.append(f"{where}: hosts: must be a list of inventory hostnames")
+        hosts = []
+    for host in hosts:
+        if host not in ctx["all_hosts"]:
+            errors.append(f"{where}: hosts: '{host}' is not a host of the inventory")
+        elif host not in ctx["web_hosts"]:
+            errors.append(f"{where}: hosts: '{host}' is not in group 'web'")
+    if len(hosts) != len(set(hosts)):
+        errors.append(f"{where}: hosts: lists a host twice")
+
+    php = site.get("php_version")
+    if php is not None and str(php) not in ctx["php_versions"]:
+        errors.append(
+            f"{where}: php_version: '{php}' is not supported (supported: {', '.join(ctx['php_versions'])})"
+        )
+
+    for db in site.get("databases") or []:
+        declared = ctx["databases"].get(db)
+        if declared is None:
+            errors.append(f"{where}: databases: '{db}' is not declared in databases")
+        elif isinstance(declared, dict) and declared.get("site") not in (None, name):
+            errors.append(f"{where}: databases: '{db}' belongs to site {declared.get('site')}")
+
+    workers = site.get("workers") or []
+    if not isinstance(workers, list):
+        errors.append(f"{where}: workers: must be a list")
+        workers = []
+    for index, worker in enumerate(workers):
+        if not isinstance(worker, dict):
+            errors.append(f"{where}: workers[{index}]: must be a mapping (queue, processes, timeout)")
+            continue
+        for field in sorted(set(worker) - WORKER_FIELDS):
+            errors.append(f"{where}: workers[{index}].{field}: unknown field")
+        for field in ("processes", "timeout"):
+            value = worker.get(field, 1)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                errors.append(f"{where}: workers[{index}].{field}: must be a whole number of at least 1")
+
+    if not isinstance(site.get("scheduler", False), bool):
+        errors.append(f"{where}: scheduler: must be true or false")
+    search = site.get("search", "none")
+    if search not in SEARCH_ENGINES:
+        errors.append(f"{where}: search: '{search}' is not one of {', '.join(SEARCH_ENGINES)}")
+
+    for field, allowed in (
+        ("session_driver", SESSION_DRIVERS),
+        ("cache_driver", CACHE_DRIVERS),
+        ("queue_connection", QUEUE_CONNECTIONS),
+        ("uploads", UPLOAD_DISKS),
+    ):
+        value = site.get(field)
+        if value is not None and value not in allowed:
+            errors.append(f"{where}: {field}: '{value}' is not one of {', '.join(allowed)}")
+    if len(hosts) > 1:
+        if site.get("session_driver") == "file":
+            errors.append(
+                f"{where}: session_driver: 'file' cannot be shared by {len(hosts)} hosts "
+                f"({', '.join(hosts)}); use redis (or leave it to auto)"
+            )
+        if site.get("cache_driver") == "file":
+            errors.append(f"{where}: cache_driver: 'file' cannot be shared by {len(hosts)} hosts; use redis")
+        if site.get("uploads", "local") == "local":
+            errors.append(
+                f"{where}: uploads: a local upload disk cannot be shared by {len(hosts)} hosts "
+                f"({', '.join(hosts)}); use s3, or none if the site stores no uploads"
+            )
+
+    limits = site.get("limits") or {}
+    if not isinstance(limits, dict):
+        errors.append(f"{where}: limits: must be a mapping")
+        limits = {}
+    for field in sorted(set(limits) - LIMIT_FIELDS):
+        errors.append(f"{where}: limits.{field}: unknown field")
+    _check_limits(where, limits, errors)
+
+    env = site.get("env") or {}
+    if not isinstance(env, dict):
+        errors.append(f"{where}: env: must be a mapping of NAME: value")
+        env = {}
+    for key, value in env.items():
+        if not ENV_NAME_RE.match(str(key)):
+            errors.append(f"{where}: env.{key}: names are upper case letters, digits and _")
+        if SECRET_ENV_RE.search(str(key)) and value not in (None, ""):
+            errors.append(
+                f"{where}: env.{key}: looks like a secret in plain text; "
+                f"put it in the vault as vault_sites.{name}.env.{key}"
+            )
+
+    for field in site.get("unconfirmed") or []:
+        if field not in SITE_FIELDS:
+            errors.append(f"{where}: unconfirmed: '{field}' is not a field of a site")
+
+
+def _check_limits(where, limits, errors):
+    checks = (
+        ("cpu_weight", lambda v: isinstance(v, int) and 1 <= v <= 10000, "a whole number from 1 to 10000"),
+        ("cpu_quota", lambda v: isinstance(v, str) and PERCENT_RE.match(v), "a percentage such as 100%"),
+        ("memory_high", lambda v: isinstance(v, str) and SIZE_RE.match(v), "a size such as 512M"),
+        ("memory_max", lambda v: isinstance(v, str) and SIZE_RE.match(v), "a size such as 768M"),
+        ("pm_max_children", lambda v: isinstance(v, int) and v >= 1, "a whole number of at least 1"),
+        ("memory_limit", lambda v: isinstance(v, str) and SIZE_RE.match(v), "a size such as 256M"),
+        ("request_terminate_timeout", lambda v: isinstance(v, str) and DURATION_RE.match(v), "a duration such as 60s"),
+        ("rate_limit", lambda v: isinstance(v, str) and RATE_RE.match(v), "a rate such as 20r/s"),
+        ("rate_burst", lambda v: isinstance(v, int) and v >= 0, "a whole number"),
+        ("client_max_body_size", lambda v: isinstance(v, str) and BODY_SIZE_RE.match(v), "a size such as 20m"),
+    )
+    for field, ok, expected in checks:
+        if field in limits and not (ok(limits[field]) and not isinstance(limits[field], bool)):
+            errors.append(f"{where}: limits.{field}: '{limits[field]}' is not {expected}")
+
+
+def _check_database(name, db, ctx, errors):
+    where = f"database {name}"
+    if not isinstance(db, dict):
+        errors.append(f"{where}: must be a mapping of fields")
+        return
+    for field in sorted(set(db) - DATABASE_FIELDS):
+        errors.append(f"{where}: {field}: unknown field")
+    engine = db.get("engine")
+    if engine not in KNOWN_ENGINES:
+        errors.append(f"{where}: engine: '{engine}' is not one of {', '.join(KNOWN_ENGINES)}")
+    host = db.get("host")
+    if host not in ctx["all_hosts"]:
+        errors.append(f"{where}: host: '{host}' is not a host of the inventory")
+    elif engine in KNOWN_ENGINES and host not in ctx["groups"].get(ENGINE_GROUPS[engine], []):
+        errors.append(f"{where}: host: '{host}' is not in group '{ENGINE_GROUPS[engine]}'")
+    site = db.get("site")
+    if site is not None and site not in ctx["sites"]:
+        errors.append(f"{where}: site: '{site}' is not a site of the data model")
+    elif site is not None and name not in (ctx["sites"][site] or {}).get("databases", []):
+        errors.append(f"{where}: site: site {site} does not list it in its databases")
+    env_name = db.get("environment")
+    if env_name not in ENVIRONMENTS:
+        errors.append(f"{where}: environment: '{env_name}' is not one of {', '.join(ENVIRONMENTS)}")
+    if not isinstance(db.get("protected"), bool):
+        errors.append(f"{where}: protected: must be true or false")
+    if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(name)):
+        errors.append(f"{where}: name: must be lower case letters, digits and _ (at most 63)")
+
+
+def _check_dns(dns_domains, errors):
+    for domain, entry in (dns_domains or {}).items():
+        where = f"domain {domain}"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: must be a mapping (registrar, dns_provider, confirmed)")
+            continue
+        if entry.get("registrar") not in REGISTRARS:
+            errors.append(f"{where}: registrar: '{entry.get('registrar')}' is not one of {', '.join(REGISTRARS)}")
+        if entry.get("dns_provider") not in DNS_PROVIDERS:
+            errors.append(
+                f"{where}: dns_provider: '{entry.get('dns_provider')}' is not one of {', '.join(DNS_PROVIDERS)}"
+            )
+        if entry.get("confirmed") is True and "unknown" in (entry.get("registrar"), entry.get("dns_provider")):
+            errors.append(f"{where}: confirmed: an unknown registrar or DNS provider cannot be confirmed")
+
+
+def _check_vault(sites, vault_sites, errors):
+    for name, site in sites.items():
+        if not isinstance(site, dict) or site.get("status", "active") == "retired":
+            continue
+        secrets = (vault_sites or {}).get(name)
+        if secrets is None:
+            errors.append(f"site {name}: vault_sites.{name}: missing from the vault (db_password, env.APP_KEY)")
+            continue
+        if site.get("databases") and not secrets.get("db_password"):
+            errors.append(f"site {name}: vault_sites.{name}.db_password: missing from the vault")
+        if not (secrets.get("env") or {}).get("APP_KEY"):
+            errors.append(f"site {name}: vault_sites.{name}.env.APP_KEY: missing from the vault")
+        for key in (secrets.get("env") or {}):
+            if key in (site.get("env") or {}):
+                errors.append(f"site {name}: env.{key}: set both in env and in the vault")
+
+
+def datamodel_errors(sites, databases, groups, dns_domains=None, php_versions=None, vault_sites=None):
+    """Return the list of problems of the data model, one line each (empty when it is sound).
+
+    `groups` is Ansible's `groups` magic variable; `vault_sites` is checked only when given
+    (production's vault is not available to CI).
+    """
+    errors = []
+    sites = sites or {}
+    databases = databases or {}
+    if not isinstance(sites, dict):
+        return ["sites: must be a mapping keyed by site name"]
+    if not isinstance(databases, dict):
+        return ["databases: must be a mapping keyed by database name"]
+    ctx = {
+        "sites": sites,
+        "databases": databases,
+        "groups": groups or {},
+        "all_hosts": set((groups or {}).get("all", [])),
+        "web_hosts": set((groups or {}).get("web", [])),
+        "php_versions": [str(v) for v in (php_versions or [])],
+        "dns_domains": dns_domains,
+        "domain_owner": {},
+    }
+    for name in sorted(sites):
+        _check_site(name, sites[name], ctx, errors)
+    for name in sorted(databases):
+        _check_database(name, databases[name], ctx, errors)
+    if dns_domains is not None:
+        _check_dns(dns_domains, errors)
+    if vault_sites is not None:
+        _check_vault(sites, vault_sites, errors)
+    return errors
+
+
+def site_placeholders(site):
+    """Return the fields of one site that still hold placeholders (TO-CONFIRM, .to-confirm.invalid)."""
+    found = []
+    for field in ("repo", "branch"):
+        if _is_placeholder(site.get(field)):
+            found.append(field)
+    if any(_is_placeholder(d) for d in site.get("domains") or []):
+        found.append("domains")
+    return found
+
+
+def sites_for_host(sites, host, include_retired=False):
+    """Return the sites (already through site_defaults) that `host` serves, keyed by name."""
+    return {
+        name: site
+        for name, site in (sites or {}).items()
+        if host in (site.get("hosts") or []) and (include_retired or site.get("status", "active") != "retired")
+    }
+
+
+def databases_for_host(databases, host, engine=None):
+    """Return the databases declared on `host` (of one engine when given), keyed by name."""
+    return {
+        name: db
+        for name, db in (databases or {}).items()
+        if db.get("host") == host and (engine is None or db.get("engine") == engine)
+    }
+
+
+class FilterModule:
+    """Data model filters."""
+
+    def filters(self):
+        return {
+            "site_defaults": site_defaults,
+            "datamodel_errors": datamodel_errors,
+            "site_placeholders": site_placeholders,
+            "sites_for_host": sites_for_host,
+            "databases_for_host": databases_for_host,
+        }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install what the lab and the tests need on a fresh Debian 12 machine (run as root; idempotent):
+# podman, runc, debootstrap, testssl.sh and friends from Debian; a virtualenv with the pinned
+# Python dependencies (requirements.txt); the lab's base image (scripts/build-image.sh).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export DEBIAN_FRONTEND=noninteractive
+
+apt_packages=(podman runc debootstrap python3-venv git curl jq openssl testssl.sh)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== apt: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+venv="${VENV:-$here/.venv}"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "== python: creating $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -r requirements.txt
+  echo "$want" >"$stamp"
+fi
+
+export CONTAINERS_CONF="$here/lab/containers.conf"
+echo "== image"
+bash scripts/build-image.sh
