@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The lab: one systemd container per host of inventories/lab, on the podman network `lab`.
+#   bash scripts/lab.sh up        set-up, containers, then converge playbooks/site.yml
+#   bash scripts/lab.sh start     containers only
+#   bash scripts/lab.sh converge  ansible-playbook playbooks/site.yml (the lab is the default inventory)
+#   bash scripts/lab.sh status    containers and their addresses
+#   bash scripts/lab.sh down      remove the containers and the network
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+export CONTAINERS_CONF="$here/lab/containers.conf"
+export PATH="$here/.venv/bin:$PATH"
+image="${LAB_IMAGE:-localhost/lab-debian:bookworm}"
+network=lab
+subnet=10.77.0.0/24
+
+hosts_tsv() {  # inventory host, container name, address
+  ansible-inventory -i inventories/lab --list 2>/dev/null | python3 -c '
+import json, sys
+data = json.load(sys.stdin)["_meta"]["hostvars"]
+for name, hv in sorted(data.items()):
+    print(name, hv["ansible_host"], hv["private_ip"], sep="\t")'
+}
+
+start() {
+  podman network exists "$network" || podman network create --subnet "$subnet" "$network" >/dev/null
+  while IFS=$'\t' read -r host container ip; do
+    if podman container exists "$container"; then
+      [ "$(podman inspect -f '{{.State.Running}}' "$container")" = true ] || podman start "$container" >/dev/null
+      continue
+    fi
+    echo "== starting $container ($ip)"
+    # privileged + private cgroup namespace: systemd's resource controls are enforced (LAB-NOTES).
+    podman run -d --name "$container" --hostname "${host//_/-}" \
+      --network "$network" --ip "$ip" \
+      --systemd=always --privileged --cgroupns=private \
+      --tmpfs /tmp --tmpfs /run \
+      "$image" /sbin/init >/dev/null
+  done < <(hosts_tsv)
+  while IFS=$'\t' read -r host container ip; do
+    for _ in $(seq 1 60); do
+      state=$(podman exec "$container" systemctl is-system-running 2>/dev/null || true)
+      case "$state" in running|degraded) break ;; esac
+      sleep 1
+    done
+    echo "   $host: $container $ip systemd ${state:-unknown}"
+  done < <(hosts_tsv)
+}
+
+case "${1:-up}" in
+  up)
+    bash scripts/bootstrap.sh
+    start
+    ansible-playbook playbooks/site.yml
+    ;;
+  start) start ;;
+  converge) shift; ansible-playbook playbooks/site.yml "$@" ;;
+  status) podman ps -a --filter "network=$network" --format '{{.Names}}\t{{.Status}}' ;;
+  down)
+    while IFS=$'\t' read -r _ container _; do podman rm -f -t 5 "$container" >/dev/null 2>&1 || true; done < <(hosts_tsv)
+    podman network exists "$network" && podman network rm "$network" >/dev/null || true
+    echo "lab removed"
+    ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
+esac

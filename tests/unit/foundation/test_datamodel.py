@@ -1,0 +1,237 @@
+"""Validation of the data model: one clear line per problem, naming the site or database and the field."""
+
+import copy
+
+import pytest
+
+import datamodel
+
+GROUPS = {
+    "all": ["whc", "whc_2", "web_01", "web_02", "lb_01"],
+    "web": ["whc", "whc_2", "web_01", "web_02"],
+    "mysql": ["whc"],
+    "postgresql": ["whc"],
+    "lb": ["lb_01"],
+}
+PHP = ["8.1", "8.2", "8.3"]
+DEFAULTS = {
+    "status": "active",
+    "php_version": "8.2",
+    "databases": [],
+    "workers": [],
+    "scheduler": False,
+    "search": "none",
+    "session_driver": "auto",
+    "cache_driver": "auto",
+    "queue_connection": "auto",
+    "uploads": "local",
+    "limits": {"cpu_quota": "100%", "memory_max": "768M", "pm_max_children": 8},
+    "env": {},
+}
+
+
+def good_model():
+    sites = {
+        "alpha": {
+            "domains": ["alpha.test", "www.alpha.test"],
+            "hosts": ["whc"],
+            "repo": "git@example.test:alpha.git",
+            "databases": ["alpha_prod"],
+            "env": {"APP_NAME": "Alpha"},
+        },
+        "beta": {
+            "domains": ["beta.test"],
+            "hosts": ["web_01", "web_02"],
+            "repo": "git@example.test:beta.git",
+            "databases": ["beta_pg"],
+            "uploads": "s3",
+        },
+    }
+    databases = {
+        "alpha_prod": {"engine": "mysql", "host": "whc", "site": "alpha", "environment": "prod", "protected": True},
+        "beta_pg": {"engine": "postgresql", "host": "whc", "site": "beta", "environment": "prod", "protected": True},
+        "old_dev": {"engine": "mysql", "host": "whc", "site": None, "environment": "dev", "protected": False},
+    }
+    dns = {
+        d: {"registrar": "godaddy", "dns_provider": "route53", "confirmed": True}
+        for d in ("alpha.test", "www.alpha.test", "beta.test")
+    }
+    return sites, databases, dns
+
+
+def errors_of(sites, databases, dns=None, vault=None):
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    return datamodel.datamodel_errors(normalized, databases, GROUPS, dns_domains=dns, php_versions=PHP, vault_sites=vault)
+
+
+def test_good_model_has_no_error():
+    assert errors_of(*good_model()) == []
+
+
+def test_defaults_resolve_drivers_by_host_count():
+    sites, _, _ = good_model()
+    result = datamodel.site_defaults(sites, DEFAULTS)
+    assert result["alpha"]["session_driver"] == "file"
+    assert result["beta"]["session_driver"] == "redis"
+    assert result["beta"]["queue_connection"] == "redis"
+    assert result["alpha"]["limits"]["memory_max"] == "768M"
+
+
+def test_defaults_merge_limits_key_by_key():
+    sites, _, _ = good_model()
+    sites["alpha"]["limits"] = {"memory_max": "2G"}
+    result = datamodel.site_defaults(sites, DEFAULTS)
+    assert result["alpha"]["limits"] == {"cpu_quota": "100%", "memory_max": "2G", "pm_max_children": 8}
+
+
+def test_domain_used_by_two_sites():
+    sites, dbs, dns = good_model()
+    sites["beta"]["domains"].append("www.alpha.test")
+    assert errors_of(sites, dbs, dns) == ["site beta: domains: 'www.alpha.test' is already served by site alpha"]
+
+
+def test_site_on_unknown_host():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["hosts"] = ["whc_3"]
+    assert errors_of(sites, dbs, dns) == ["site alpha: hosts: 'whc_3' is not a host of the inventory"]
+
+
+def test_site_on_host_outside_web():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["hosts"] = ["lb_01"]
+    assert errors_of(sites, dbs, dns) == ["site alpha: hosts: 'lb_01' is not in group 'web'"]
+
+
+def test_database_used_but_not_declared():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["databases"].append("alpha_mail")
+    assert errors_of(sites, dbs, dns) == ["site alpha: databases: 'alpha_mail' is not declared in databases"]
+
+
+def test_database_on_host_outside_engine_group():
+    sites, dbs, dns = good_model()
+    dbs["beta_pg"]["host"] = "web_01"
+    assert errors_of(sites, dbs, dns) == ["database beta_pg: host: 'web_01' is not in group 'postgresql'"]
+
+
+def test_unknown_engine():
+    sites, dbs, dns = good_model()
+    dbs["old_dev"]["engine"] = "oracle"
+    assert errors_of(sites, dbs, dns) == ["database old_dev: engine: 'oracle' is not one of mysql, postgresql"]
+
+
+def test_unsupported_php_version():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["php_version"] = "5.6"
+    assert errors_of(sites, dbs, dns) == ["site alpha: php_version: '5.6' is not supported (supported: 8.1, 8.2, 8.3)"]
+
+
+@pytest.mark.parametrize("key", ["DB_PASSWORD", "APP_KEY", "STRIPE_SECRET", "MAIL_TOKEN", "AWS_SECRET_ACCESS_KEY", "TYPESENSE_API_KEY"])
+def test_secret_in_plain_text(key):
+    sites, dbs, dns = good_model()
+    sites["alpha"]["env"][key] = "hunter2"
+    assert errors_of(sites, dbs, dns) == [
+        f"site alpha: env.{key}: looks like a secret in plain text; put it in the vault as vault_sites.alpha.env.{key}"
+    ]
+
+
+def test_non_secret_env_is_fine():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["env"].update({"APP_ENV": "production", "MAIL_MAILER": "smtp", "KEYBOARD_LAYOUT": "fr"})
+    assert errors_of(sites, dbs, dns) == []
+
+
+def test_multi_host_site_with_file_sessions():
+    sites, dbs, dns = good_model()
+    sites["beta"]["session_driver"] = "file"
+    assert errors_of(sites, dbs, dns) == [
+        "site beta: session_driver: 'file' cannot be shared by 2 hosts (web_01, web_02); use redis (or leave it to auto)"
+    ]
+
+
+def test_multi_host_site_with_local_uploads():
+    sites, dbs, dns = good_model()
+    sites["beta"]["uploads"] = "local"
+    assert errors_of(sites, dbs, dns) == [
+        "site beta: uploads: a local upload disk cannot be shared by 2 hosts (web_01, web_02); use s3, or none if the site stores no uploads"
+    ]
+
+
+def test_unknown_site_field_is_a_typo():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["dommains"] = ["x.test"]
+    assert errors_of(sites, dbs, dns) == ["site alpha: dommains: unknown field (docs/data-model.md lists the fields)"]
+
+
+def test_missing_required_field():
+    sites, dbs, dns = good_model()
+    del sites["alpha"]["repo"]
+    assert errors_of(sites, dbs, dns) == ["site alpha: repo: is required"]
+
+
+def test_database_owned_by_another_site():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["databases"].append("beta_pg")
+    assert errors_of(sites, dbs, dns) == ["site alpha: databases: 'beta_pg' belongs to site beta"]
+
+
+def test_database_owner_must_list_it():
+    sites, dbs, dns = good_model()
+    dbs["old_dev"]["site"] = "alpha"
+    assert errors_of(sites, dbs, dns) == ["database old_dev: site: site alpha does not list it in its databases"]
+
+
+def test_domain_without_dns_entry():
+    sites, dbs, dns = good_model()
+    del dns["beta.test"]
+    assert errors_of(sites, dbs, dns) == ["site beta: domains: 'beta.test' has no entry in dns_domains (registrar and DNS provider)"]
+
+
+def test_bad_limits_are_named():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["limits"] = {"cpu_quota": "lots", "rate_limit": "20/s"}
+    assert errors_of(sites, dbs, dns) == [
+        "site alpha: limits.cpu_quota: 'lots' is not a percentage such as 100%",
+        "site alpha: limits.rate_limit: '20/s' is not a rate such as 20r/s",
+    ]
+
+
+def test_worker_processes_must_be_positive():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["workers"] = [{"queue": "default", "processes": 0}]
+    assert errors_of(sites, dbs, dns) == ["site alpha: workers[0].processes: must be a whole number of at least 1"]
+
+
+def test_several_problems_give_several_lines():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["php_version"] = "5.6"
+    dbs["old_dev"]["engine"] = "oracle"
+    assert len(errors_of(sites, dbs, dns)) == 2
+
+
+def test_vault_checked_only_when_given():
+    sites, dbs, dns = good_model()
+    assert errors_of(sites, dbs, dns, vault=None) == []
+    vault = {"alpha": {"db_password": "x", "env": {"APP_KEY": "k"}}}
+    assert errors_of(sites, dbs, dns, vault=vault) == ["site beta: vault_sites.beta: missing from the vault (db_password, env.APP_KEY)"]
+
+
+def test_placeholders_are_listed():
+    site = {"repo": "TO-CONFIRM git URL", "branch": "main", "domains": ["a.to-confirm.invalid"]}
+    assert datamodel.site_placeholders(site) == ["repo", "domains"]
+
+
+def test_sites_and_databases_for_host():
+    sites, dbs, _ = good_model()
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    assert list(datamodel.sites_for_host(normalized, "web_02")) == ["beta"]
+    normalized["beta"]["status"] = "retired"
+    assert datamodel.sites_for_host(normalized, "web_02") == {}
+    assert list(datamodel.databases_for_host(dbs, "whc", "postgresql")) == ["beta_pg"]
+
+
+def test_input_is_not_modified():
+    sites, dbs, dns = good_model()
+    before = copy.deepcopy(sites)
+    errors_of(sites, dbs, dns)
+    assert sites == before
