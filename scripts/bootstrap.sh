@@ -29,6 +29,12 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "$want" >"$stamp"
 fi
 
+# Each systemd container holds inotify instances: the default of 128 per user runs out with a
+# lab plus a few Molecule containers (systemd then fails: "Failed to create inotify object").
+if [ "$(sysctl -n fs.inotify.max_user_instances)" -lt 1024 ]; then
+  sysctl -qw fs.inotify.max_user_instances=1024
+fi
+
 export CONTAINERS_CONF="$here/lab/containers.conf"
 echo "== image"
 bash scripts/build-image.sh
