@@ -1,0 +1,236 @@
+"""What users of the platform rely on without looking: checked from the host and from a second container."""
+
+import os
+import re
+
+import pytest
+import testinfra
+
+testinfra_hosts = ["mol-security"]
+
+ALLOWED_OPEN = {22, 80, 443}
+# Ports that have a listener on the target (nginx, sshd, stand-ins) but that the firewall must hide.
+HIDDEN = {3306, 6379, 8080}
+SCANNED = "1-1024,3306,5432,6379,7700,8080,8107,8108"
+
+
+@pytest.fixture(scope="module")
+def scanner():
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    return testinfra.get_host(f"ansible://mol-security-scanner?ansible_inventory={inventory}")
+
+
+@pytest.fixture(scope="module")
+def target_ip(host):
+    return host.check_output("hostname -I").split()[0]
+
+
+def _ssh(scanner, target_ip, user, *options):
+    cmd = (
+        "timeout 20 ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 "
+        + " ".join(options)
+        + f" {user}@{target_ip} true"
+    )
+    return scanner.run(cmd)
+
+
+# --- Firewall ---------------------------------------------------------------------------------
+
+
+def test_port_scan_from_another_host_shows_only_allowed_ports(scanner, target_ip):
+    out = scanner.check_output(
+        f"timeout 120 nmap -Pn -n -sT --max-retries 1 --max-rtt-timeout 300ms --host-timeout 100s -p {SCANNED} {target_ip}"
+    )
+    opened = {int(port) for port in re.findall(r"^(\d+)/tcp\s+open", out, re.MULTILINE)}
+    assert opened == ALLOWED_OPEN, out
+
+
+def test_hidden_services_do_listen_locally(host):
+    # The stand-ins run: the firewall, not a missing service, is what hides them.
+    for port in HIDDEN:
+        assert host.socket(f"tcp://0.0.0.0:{port}").is_listening
+
+
+def test_hidden_ports_time_out_rather_than_refuse(scanner, target_ip):
+    # A drop policy: no answer at all, not a reset.
+    result = scanner.run(f"timeout 3 bash -c '</dev/tcp/{target_ip}/3306'")
+    assert result.rc == 124
+
+
+def test_mysql_is_open_only_to_the_site_host_of_the_data_model(host):
+    ruleset = host.check_output("nft list table inet firewall")
+    assert re.search(r"ip saddr \{?\s*192\.0\.2\.10(/32)?\s*\}? tcp dport 3306 accept", ruleset), ruleset
+    assert "dport 6379" not in ruleset
+    assert "policy drop" in ruleset
+
+
+def test_firewall_is_loaded_at_boot(host):
+    assert host.service("nftables").is_enabled
+    assert host.file("/etc/nftables.conf").mode == 0o600
+
+
+# --- SSH --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("passwordauthentication", "no"),
+        ("kbdinteractiveauthentication", "no"),
+        ("permitrootlogin", "no"),
+        ("pubkeyauthentication", "yes"),
+        ("authenticationmethods", "publickey"),
+        ("maxauthtries", "2"),
+        ("logingracetime", "30"),
+        ("allowtcpforwarding", "no"),
+        ("allowagentforwarding", "no"),
+        ("x11forwarding", "no"),
+        ("permittunnel", "no"),
+        ("loglevel", "VERBOSE"),
+    ],
+)
+def test_sshd_effective_settings(host, option, value):
+    settings = dict(line.split(" ", 1) for line in host.check_output("sshd -T").splitlines() if " " in line)
+    assert settings[option] == value
+
+
+def test_admin_key_logs_in(scanner, target_ip):
+    result = _ssh(scanner, target_ip, "labadmin", "-o BatchMode=yes", "-i /root/.ssh/labadmin")
+    assert result.rc == 0, result.stderr
+
+
+def test_password_login_is_refused_even_with_the_right_password(scanner, target_ip):
+    result = scanner.run(
+        f"timeout 20 sshpass -p lab-password-1 ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+        f"-o ConnectTimeout=5 -o PreferredAuthentications=password,keyboard-interactive -o PubkeyAuthentication=no "
+        f"pwtest@{target_ip} true"
+    )
+    assert result.rc != 0
+    assert "Permission denied (publickey)" in result.stderr
+
+
+def test_root_login_is_refused_even_with_an_authorised_key(host, scanner, target_ip):
+    pub = host.file("/home/labadmin/.ssh/authorized_keys").content_string
+    host.run("install -d -m 0700 /root/.ssh")
+    host.run(f"printf '%s' '{pub}' > /tmp/root_keys")
+    try:
+        host.run("cp /tmp/root_keys /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys")
+        result = _ssh(scanner, target_ip, "root", "-o BatchMode=yes", "-i /root/.ssh/labadmin")
+        assert result.rc != 0
+        assert "Permission denied" in result.stderr
+    finally:
+        host.run("rm -f /root/.ssh/authorized_keys /tmp/root_keys")
+
+
+def test_no_forwarding_through_ssh(scanner, target_ip):
+    # A remote forward is asked for at login: the server refuses it and the client gives up.
+    result = _ssh(scanner, target_ip, "labadmin", "-o BatchMode=yes", "-i /root/.ssh/labadmin",
+                  "-o ExitOnForwardFailure=yes", "-R 127.0.0.1:13306:127.0.0.1:22")
+    assert result.rc != 0
+    assert "forwarding failed" in result.stderr
+
+
+def test_fail2ban_watches_sshd_through_the_journal(host):
+    status = host.check_output("fail2ban-client status sshd")
+    assert "Journal matches" in status
+    assert "_SYSTEMD_UNIT=sshd.service" in status or "ssh.service" in status
+
+
+# --- Kernel and system ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("net.ipv4.conf.all.accept_redirects", "0"),
+        ("net.ipv4.conf.all.send_redirects", "0"),
+        ("net.ipv4.conf.all.rp_filter", "1"),
+        ("net.ipv4.tcp_syncookies", "1"),
+        ("net.ipv4.ip_forward", "0"),
+        ("net.ipv4.conf.all.log_martians", "1"),
+    ],
+)
+def test_network_sysctl_is_live(host, key, value):
+    assert host.check_output(f"sysctl -n {key}") == value
+
+
+def test_kernel_wide_sysctl_is_set_for_boot(host):
+    conf = host.file("/etc/sysctl.d/90-os-hardening.conf").content_string
+    for line in ("fs.suid_dumpable=0", "kernel.kptr_restrict=2", "kernel.dmesg_restrict=1"):
+        assert line in conf.replace(" ", "")
+
+
+def test_no_core_dumps_for_logins(scanner, target_ip):
+    result = _ssh(scanner, target_ip, "labadmin", "-o BatchMode=yes", "-i /root/.ssh/labadmin")
+    assert result.rc == 0
+    out = scanner.check_output(
+        "timeout 20 ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes "
+        f"-i /root/.ssh/labadmin labadmin@{target_ip} \"bash -lc 'ulimit -Hc; umask'\""
+    )
+    assert out.split() == ["0", "0027"]
+
+
+def test_no_core_dumps_for_services(host):
+    assert host.check_output("systemctl show --property=DefaultLimitCORE") == "DefaultLimitCORE=0"
+    assert "Storage=none" in host.check_output("systemd-analyze cat-config systemd/coredump.conf")
+
+
+@pytest.mark.parametrize(
+    ("path", "mode", "group"),
+    [("/etc/shadow", 0o640, "shadow"), ("/etc/gshadow", 0o640, "shadow"), ("/root", 0o700, "root"),
+     ("/etc/ssh/sshd_config", 0o600, "root")],
+)
+def test_system_file_permissions(host, path, mode, group):
+    f = host.file(path)
+    assert f.mode == mode
+    assert f.user == "root"
+    assert f.group == group
+
+
+def test_unattended_security_upgrades(host):
+    out = host.check_output("apt-config dump | grep -i 'Unattended-Upgrade::Origins-Pattern'")
+    assert "Debian-Security" in out
+
+
+# --- TLS (the lab's test site) ----------------------------------------------------------------
+
+
+def test_https_answers_with_hsts_of_two_years(scanner, target_ip):
+    headers = scanner.check_output(
+        f"curl -sk --max-time 10 -D - -o /dev/null --resolve security.lab.test:443:{target_ip} https://security.lab.test/up"
+    )
+    match = re.search(r"strict-transport-security: max-age=(\d+)", headers, re.IGNORECASE)
+    assert match and int(match.group(1)) >= 63072000, headers
+
+
+@pytest.mark.parametrize("protocol", ["-tls1", "-tls1_1"])
+def test_old_tls_versions_are_refused(host, protocol):
+    result = host.run(f"timeout 10 openssl s_client -connect 127.0.0.1:443 {protocol} </dev/null")
+    assert result.rc != 0
+
+
+def test_tls12_and_tls13_are_offered(host):
+    for protocol in ("-tls1_2", "-tls1_3"):
+        assert host.run(f"timeout 10 openssl s_client -connect 127.0.0.1:443 {protocol} </dev/null").rc == 0
+
+
+# --- Isolation between sites ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/srv/www/beta/shared/.env", "/srv/www/beta/releases/1/index.php", "/srv/www/beta/shared/storage"],
+)
+def test_a_site_cannot_read_another_site(host, path):
+    result = host.run(f"runuser -u alpha -- ls -l {path} ; runuser -u alpha -- cat {path}")
+    assert result.rc != 0
+    assert "Permission denied" in result.stderr
+
+
+def test_a_site_reads_its_own_files(host):
+    assert host.run("runuser -u alpha -- cat /srv/www/alpha/shared/.env").stdout.strip() == "APP_NAME=alpha"
+
+
+def test_no_site_user_is_in_another_site_group(host):
+    assert "beta" not in host.user("alpha").groups
+    assert "alpha" not in host.user("beta").groups

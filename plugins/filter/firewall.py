@@ -1,0 +1,193 @@
+"""Firewall rules derived from the data model: which sources may reach which port of a host.
+
+Pure Python (no Ansible import needed by the logic), unit-tested in tests/unit/security/.
+The firewall role renders the result into /etc/nftables.conf; nothing is opened by hand.
+
+Rules (inbound; loopback and established traffic are always accepted by the role):
+- 22/tcp from `admin_networks`, on every host.
+- 80/443 from anywhere on hosts of group `web` (they serve directly today) and `lb`.
+- 3306 (group `mysql`) / 5432 (group `postgresql`): from the web hosts of the active sites whose
+  databases this host holds (the host itself is reached over loopback and is left out).
+- 6379 (group `redis`): from the web hosts of active sites spread over several hosts (they share
+  sessions, cache and queues through Redis).
+- 8108 (groups `typesense`, `typesense_legacy`): from the web hosts of active sites with
+  `search: typesense`; on `typesense` nodes also 8107 and 8108 from the other nodes (raft peering).
+"""
+
+import ipaddress
+
+ANYWHERE = ["0.0.0.0/0", "::/0"]
+
+PORTS = {
+    "ssh": 22,
+    "http": 80,
+    "https": 443,
+    "mysql": 3306,
+    "postgresql": 5432,
+    "redis": 6379,
+    "typesense_peering": 8107,
+    "typesense_api": 8108,
+}
+
+ENGINE_PORTS = {"mysql": ("mysql", 3306), "postgresql": ("postgresql", 5432)}
+
+
+class FirewallError(ValueError):
+    """The data model cannot give a safe rule set (unknown address, no admin network)."""
+
+
+def _address(host, hostvars):
+    """Return the private address of `host`, as a network string, or raise FirewallError."""
+    value = hostvars.get(host)
+    if isinstance(value, dict):
+        value = value.get("private_ip")
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError:
+        raise FirewallError(f"host {host}: private_ip: '{value}' is not an address (fill it in the inventory)") from None
+
+
+def _network(value, where):
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError:
+        raise FirewallError(f"{where}: '{value}' is not an address or network") from None
+
+
+def _active(sites):
+    return {
+        name: site
+        for name, site in (sites or {}).items()
+        if isinstance(site, dict) and site.get("status", "active") != "retired"
+    }
+
+
+def _sort_sources(sources):
+    def key(net):
+        parsed = ipaddress.ip_network(net)
+        return (parsed.version, parsed.network_address, parsed.prefixlen)
+
+    return sorted(set(sources), key=key)
+
+
+def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_networks):
+    """Return the inbound rules of `hostname`: a list of {port, proto, sources, reason}.
+
+    `groups` is Ansible's `groups`; `hostvars_subset` maps host -> {private_ip: ...} or host -> address
+    (only the hosts that appear as sources need one); `sites` should already have site_defaults
+    applied (a missing status counts as active). Rules are sorted by port; rules with no source
+    are left out (the port stays closed). Raises FirewallError when an address is missing or
+    when there is no admin network (the host would be locked out of SSH).
+    """
+    groups = groups or {}
+    hostvars_subset = hostvars_subset or {}
+    sites = _active(sites)
+    databases = databases or {}
+    member = {name: set(hosts or []) for name, hosts in groups.items()}
+
+    def in_group(group):
+        return hostname in member.get(group, set())
+
+    rules = {}
+
+    def add(port, sources, reason, proto="tcp"):
+        sources = [s for s in sources if s]
+        if not sources:
+            return
+        entry = rules.setdefault((port, proto), {"port": port, "proto": proto, "sources": [], "reasons": []})
+        entry["sources"].extend(sources)
+        if reason not in entry["reasons"]:
+            entry["reasons"].append(reason)
+
+    def hosts_of(site_names):
+        found = set()
+        for name in site_names:
+            found.update(sites[name].get("hosts") or [])
+        found.discard(hostname)
+        return [_address(h, hostvars_subset) for h in sorted(found)]
+
+    admin = [_network(n, "admin_networks") for n in (admin_networks or [])]
+    if not admin:
+        raise FirewallError("admin_networks: empty; SSH would be closed to everyone (list the administrators' networks)")
+    add(PORTS["ssh"], admin, "ssh from the admin networks")
+
+    if in_group("web") or in_group("lb"):
+        role = "web" if in_group("web") else "lb"
+        add(PORTS["http"], ANYWHERE, f"http on a {role} host")
+        add(PORTS["https"], ANYWHERE, f"https on a {role} host")
+
+    for engine, (group, port) in ENGINE_PORTS.items():
+        if not in_group(group):
+            continue
+        owners = sorted(
+            {
+                db.get("site")
+                for db in databases.values()
+                if isinstance(db, dict)
+                and db.get("engine") == engine
+                and db.get("host") == hostname
+                and db.get("site") in sites
+            }
+        )
+        add(port, hosts_of(owners), f"{engine} for the web hosts of {', '.join(owners)}")
+
+    if in_group("redis"):
+        shared = sorted(name for name, site in sites.items() if len(site.get("hosts") or []) > 1)
+        add(PORTS["redis"], hosts_of(shared), f"redis for the web hosts of {', '.join(shared)}")
+
+    if in_group("typesense") or in_group("typesense_legacy"):
+        searching = sorted(name for name, site in sites.items() if site.get("search") == "typesense")
+        add(PORTS["typesense_api"], hosts_of(searching), f"typesense for the web hosts of {', '.join(searching)}")
+    if in_group("typesense"):
+        peers = [_address(h, hostvars_subset) for h in sorted(member.get("typesense", set()) - {hostname})]
+        add(PORTS["typesense_peering"], peers, "typesense peering between the nodes")
+        add(PORTS["typesense_api"], peers, "typesense api between the nodes")
+
+    result = []
+    for (port, proto), entry in sorted(rules.items()):
+        result.append(
+            {
+                "port": port,
+                "proto": proto,
+                "sources": _sort_sources(entry["sources"]),
+                "reason": "; ".join(entry["reasons"]),
+            }
+        )
+    return result
+
+
+def firewall_split_sources(sources):
+    """Split sources into {'ipv4': [...], 'ipv6': [...], 'any4': bool, 'any6': bool} for nftables."""
+    out = {"ipv4": [], "ipv6": [], "any4": False, "any6": False}
+    for source in sources or []:
+        net = ipaddress.ip_network(source, strict=False)
+        if net.prefixlen == 0:
+            out["any4" if net.version == 4 else "any6"] = True
+        else:
+            out["ipv4" if net.version == 4 else "ipv6"].append(str(net))
+    return out
+
+
+def _wrap(func):
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except FirewallError as exc:
+            try:
+                from ansible.errors import AnsibleFilterError
+            except ImportError:  # pragma: no cover - Ansible is always there when a play runs
+                raise
+            raise AnsibleFilterError(str(exc)) from exc
+
+    call.__doc__ = func.__doc__
+    return call
+
+
+class FilterModule:
+    """Firewall filters."""
+
+    def filters(self):
+        return {
+            "firewall_rules": _wrap(firewall_rules),
+            "firewall_split_sources": firewall_split_sources,
+        }

@@ -1,0 +1,148 @@
+"""The firewall's allowed sources per port, derived from the lab's data model and from small cases."""
+
+import os
+
+import pytest
+import yaml
+
+import datamodel
+import firewall
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+LAB = os.path.join(ROOT, "inventories", "lab")
+
+
+def _load(name):
+    with open(os.path.join(LAB, "group_vars", "all", name), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _groups(inventory):
+    groups = {"all": list(inventory["all"]["hosts"])}
+    for name, child in inventory["all"]["children"].items():
+        groups[name] = list((child or {}).get("hosts") or {})
+    return groups
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with open(os.path.join(LAB, "hosts.yml"), encoding="utf-8") as handle:
+        inventory = yaml.safe_load(handle)
+    platform = _load("platform.yml")
+    return {
+        "groups": _groups(inventory),
+        "hostvars": {h: {"private_ip": v["private_ip"]} for h, v in inventory["all"]["hosts"].items()},
+        "sites": datamodel.site_defaults(_load("sites.yml")["sites"], platform["site_defaults"]),
+        "databases": _load("databases.yml")["databases"],
+        "admin_networks": _load("admins.yml")["admin_networks"],
+    }
+
+
+def _rules(lab, host):
+    rules = firewall.firewall_rules(
+        host, lab["groups"], lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"]
+    )
+    return {rule["port"]: rule["sources"] for rule in rules}
+
+
+def test_whc_opens_databases_only_to_the_hosts_of_their_sites(lab):
+    assert _rules(lab, "whc") == {
+        22: ["10.77.0.0/24"],
+        80: ["0.0.0.0/0", "::/0"],
+        443: ["0.0.0.0/0", "::/0"],
+        # placementspot runs on whc_2 and keeps its MySQL databases on whc.
+        3306: ["10.77.0.12/32"],
+        # aerotalent (web_01, web_02) keeps its PostgreSQL database on whc.
+        5432: ["10.77.0.31/32", "10.77.0.32/32"],
+        # the legacy Typesense on whc serves aerotalent's web hosts; whc's own sites use loopback.
+        8108: ["10.77.0.31/32", "10.77.0.32/32"],
+    }
+
+
+def test_aws_01_database_is_local_only(lab):
+    # campaigns belongs to aeromails, which runs on aws_01 itself: no remote source, port closed.
+    assert _rules(lab, "aws_01") == {22: ["10.77.0.0/24"], 80: ANY, 443: ANY}
+
+
+ANY = ["0.0.0.0/0", "::/0"]
+
+
+@pytest.mark.parametrize("host", ["web_01", "web_02", "whc_2", "lb_01"])
+def test_web_and_lb_hosts_serve_http_and_https_to_everyone(lab, host):
+    assert _rules(lab, host) == {22: ["10.77.0.0/24"], 80: ANY, 443: ANY}
+
+
+def test_redis_only_for_the_web_hosts_of_multi_host_sites(lab):
+    assert _rules(lab, "redis_01") == {22: ["10.77.0.0/24"], 6379: ["10.77.0.31/32", "10.77.0.32/32"]}
+
+
+def test_typesense_node_opens_api_to_searching_sites_and_peering_to_other_nodes(lab):
+    rules = _rules(lab, "typesense_01")
+    assert rules[8107] == ["10.77.0.42/32", "10.77.0.43/32"]
+    # whc's searching sites (aeroweb staging/dev) are remote to the cluster: whc is a source too.
+    assert rules[8108] == ["10.77.0.11/32", "10.77.0.31/32", "10.77.0.32/32", "10.77.0.42/32", "10.77.0.43/32"]
+    assert set(rules) == {22, 8107, 8108}
+
+
+def test_host_in_no_group_gets_ssh_only(lab):
+    assert _rules(lab, "labsvc") == {22: ["10.77.0.0/24"]}
+
+
+def test_rules_carry_a_reason_and_a_protocol(lab):
+    for rule in firewall.firewall_rules(
+        "whc", lab["groups"], lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"]
+    ):
+        assert rule["proto"] == "tcp"
+        assert rule["reason"]
+    reasons = {r["port"]: r["reason"] for r in firewall.firewall_rules(
+        "whc", lab["groups"], lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"])}
+    assert "placementspot" in reasons[3306]
+
+
+SMALL_GROUPS = {"all": ["db", "a", "b"], "mysql": ["db"], "web": ["a", "b"]}
+SMALL_HOSTVARS = {"db": {"private_ip": "10.0.0.1"}, "a": {"private_ip": "10.0.0.2"}, "b": {"private_ip": "10.0.0.3"}}
+
+
+def test_retired_site_loses_its_database_access():
+    sites = {"one": {"hosts": ["a"]}, "two": {"hosts": ["b"], "status": "retired"}}
+    dbs = {"one": {"engine": "mysql", "host": "db", "site": "one"}, "two": {"engine": "mysql", "host": "db", "site": "two"}}
+    rules = firewall.firewall_rules("db", SMALL_GROUPS, SMALL_HOSTVARS, sites, dbs, ["192.0.2.0/24"])
+    assert {r["port"]: r["sources"] for r in rules}[3306] == ["10.0.0.2/32"]
+
+
+def test_database_without_site_opens_nothing():
+    dbs = {"orphan": {"engine": "mysql", "host": "db", "site": None}}
+    rules = firewall.firewall_rules("db", SMALL_GROUPS, SMALL_HOSTVARS, {}, dbs, ["192.0.2.0/24"])
+    assert [r["port"] for r in rules] == [22]
+
+
+def test_missing_admin_network_is_refused():
+    with pytest.raises(firewall.FirewallError, match="admin_networks"):
+        firewall.firewall_rules("db", SMALL_GROUPS, SMALL_HOSTVARS, {}, {}, [])
+
+
+def test_unfilled_address_is_refused():
+    hostvars = dict(SMALL_HOSTVARS, a={"private_ip": "TO-FILL"})
+    dbs = {"one": {"engine": "mysql", "host": "db", "site": "one"}}
+    with pytest.raises(firewall.FirewallError, match="host a: private_ip"):
+        firewall.firewall_rules("db", SMALL_GROUPS, hostvars, {"one": {"hosts": ["a"]}}, dbs, ["192.0.2.0/24"])
+
+
+def test_bad_admin_network_is_refused():
+    with pytest.raises(firewall.FirewallError, match="not an address"):
+        firewall.firewall_rules("db", SMALL_GROUPS, SMALL_HOSTVARS, {}, {}, ["office"])
+
+
+def test_split_sources_for_nftables():
+    split = firewall.firewall_split_sources(["0.0.0.0/0", "::/0", "10.0.0.2/32", "2001:db8::/64"])
+    assert split == {"ipv4": ["10.0.0.2/32"], "ipv6": ["2001:db8::/64"], "any4": True, "any6": True}
+
+
+def test_filter_plugin_exposes_both_filters():
+    assert set(firewall.FilterModule().filters()) == {"firewall_rules", "firewall_split_sources"}
+
+
+def test_hostvars_may_map_hosts_to_plain_addresses():
+    dbs = {"one": {"engine": "mysql", "host": "db", "site": "one"}}
+    rules = firewall.firewall_rules("db", SMALL_GROUPS, {"a": "10.0.0.2"}, {"one": {"hosts": ["a"]}}, dbs, ["192.0.2.0/24"])
+    assert rules[-1] == {"port": 3306, "proto": "tcp", "sources": ["10.0.0.2/32"], "reason": "mysql for the web hosts of one"}
