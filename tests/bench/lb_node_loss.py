@@ -1,0 +1,66 @@
+"""Bench: requests lost while one web node stops under steady load through the load balancer.
+
+Runs against the molecule/lb lab (molecule converge -s lb first). A bounded load (LB_RATE req/s
+for LB_DURATION s, default 30 x 40 s) goes from the LB container to HAProxy on its loopback;
+at LB_STOP_AT s (default 10) one web node is stopped (LB_STOP_MODE=nginx: its web server stops;
+container: the whole container stops), and started again at the end. Prints the total and failed
+requests and the time HAProxy took to mark the node DOWN (runtime API). Never asserts on time.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LB = os.environ.get("LB_CONTAINER", "mol-lb-lb")
+NODE = os.environ.get("LB_NODE", "mol-lb-web-2")
+STOP_AT = float(os.environ.get("LB_STOP_AT", "10"))
+MODE = os.environ.get("LB_STOP_MODE", "nginx")
+ENV = {k: v for k, v in os.environ.items() if k.startswith("LB_")}
+
+
+def podman(*args, **kwargs):
+    return subprocess.run(["podman", *args], check=True, text=True, capture_output=True, **kwargs)
+
+
+def stop_node():
+    if MODE == "container":
+        podman("stop", "-t", "2", NODE)
+    else:
+        podman("exec", NODE, "systemctl", "stop", "nginx")
+
+
+def start_node():
+    if MODE == "container":
+        podman("start", NODE)
+    else:
+        podman("exec", NODE, "systemctl", "start", "nginx")
+
+
+def main():
+    env_args = [f"--env={k}={v}" for k, v in ENV.items()]
+    with open(os.path.join(HERE, "_lb_load.py"), encoding="utf-8") as script:
+        load = subprocess.Popen(["podman", "exec", "-i", *env_args, LB, "python3", "-"], stdin=script,
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(STOP_AT)
+        stopped_at = time.time()
+        stop_node()
+        out, _ = load.communicate(timeout=600)
+    start_node()
+    result = json.loads(out)
+    down_at = next((t for t, s in result["statuses"] if t >= stopped_at and s.get(NODE, "").startswith("DOWN")), None)
+    print(f"bench lb_node_loss: mode={MODE} node={NODE} stopped at +{stopped_at - result['start']:.1f}s")
+    print(f"  requests total={result['total']} failed={result['failed']} per_node={result['per_node']}")
+    if result["failures"]:
+        print(f"  first failures (time s, outcome): {result['failures']}")
+    if down_at is None:
+        print("  node never marked DOWN during the run")
+    else:
+        print(f"  marked DOWN {down_at - stopped_at:.1f}s after the stop (fall 2 x inter 2s = 4s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Bench: requests lost during a rolling deploy under steady load through the load balancer.
+
+Runs against the molecule/lb lab (molecule converge -s lb first). A bounded load (LB_RATE req/s
+for LB_DURATION s, default 30 x 40 s) goes from the LB container to HAProxy on its loopback,
+while playbooks/rolling_deploy.yml deploys aerotalent node by node (per-node step: the scenario's
+molecule/lb/tasks/deploy_node.yml, which restarts nginx and PHP-FPM on the drained node). Prints total
+and failed requests, the requests each node served, and the deploy's duration. Never asserts on time.
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+LB = os.environ.get("LB_CONTAINER", "mol-lb-lb")
+DEPLOY_AT = float(os.environ.get("LB_DEPLOY_AT", "5"))
+ENV = {k: v for k, v in os.environ.items() if k.startswith("LB_")}
+
+
+def inventory():
+    found = sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.lb/inventory")), key=os.path.getmtime)
+    if not found:
+        sys.exit("no molecule/lb inventory: run `molecule converge -s lb` first")
+    return found[-1]
+
+
+def main():
+    env_args = [f"--env={k}={v}" for k, v in ENV.items()]
+    release = f"bench-{int(time.time())}"
+    cmd = [
+        os.path.join(ROOT, ".venv/bin/ansible-playbook"), "-i", inventory(),
+        os.path.join(ROOT, "playbooks/rolling_deploy.yml"),
+        "-e", "site=aerotalent", "-e", f"lb_test_release={release}",
+        "-e", f"rolling_deploy_node_tasks={ROOT}/molecule/lb/tasks/deploy_node.yml",
+    ]
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+               ANSIBLE_VAULT_IDENTITY_LIST=f"lab@{ROOT}/tests/fixtures/lab-vault-password")
+    with open(os.path.join(HERE, "_lb_load.py"), encoding="utf-8") as script:
+        load = subprocess.Popen(["podman", "exec", "-i", *env_args, LB, "python3", "-"], stdin=script,
+                                stdout=subprocess.PIPE, text=True)
+        time.sleep(DEPLOY_AT)
+        began = time.time()
+        deploy = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        took = time.time() - began
+        out, _ = load.communicate(timeout=900)
+    result = json.loads(out)
+    print(f"bench lb_rolling_deploy: deploy rc={deploy.returncode} took {took:.1f}s (release {release})")
+    if deploy.returncode != 0:
+        print(deploy.stdout[-3000:])
+    print(f"  requests total={result['total']} failed={result['failed']} per_node={result['per_node']}")
+    if result["failures"]:
+        print(f"  first failures (time s, outcome): {result['failures']}")
+    if took > float(os.environ.get("LB_DURATION", "40")) - DEPLOY_AT:
+        print("  note: the deploy outlasted the load; raise LB_DURATION to cover all of it")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
