@@ -47,14 +47,19 @@ start() {
   done < <(hosts_tsv)
 }
 
+keep_cgroups() {  # see scripts/cgroup-keeper.sh
+  bash scripts/cgroup-keeper.sh $$ >/dev/null 2>&1 &
+}
+
 case "${1:-up}" in
   up)
+    keep_cgroups
     bash scripts/bootstrap.sh
     start
     ansible-playbook playbooks/site.yml
     ;;
   start) start ;;
-  converge) shift; ansible-playbook playbooks/site.yml "$@" ;;
+  converge) shift; keep_cgroups; ansible-playbook playbooks/site.yml "$@" ;;
   status) podman ps -a --filter "network=$network" --format '{{.Names}}\t{{.Status}}' ;;
   down)
     while IFS=$'\t' read -r _ container _; do podman rm -f -t 5 "$container" >/dev/null 2>&1 || true; done < <(hosts_tsv)

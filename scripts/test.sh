@@ -14,6 +14,11 @@ export PATH="$here/.venv/bin:$PATH"
 mkdir -p .cache/test-logs
 logs="$here/.cache/test-logs"
 
+# See scripts/cgroup-keeper.sh: keeps `podman exec` working in systemd containers on cgroup v1 hosts.
+bash scripts/cgroup-keeper.sh $$ >/dev/null 2>&1 &
+keeper=$!
+trap 'kill $keeper 2>/dev/null' EXIT
+
 passed=0; failed=0; failures=()
 started=$(date +%s)
 stage() {  # stage NAME COMMAND...: run, time, count
