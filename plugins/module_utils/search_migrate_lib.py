@@ -1,0 +1,330 @@
+# -*- coding: utf-8 -*-
+"""Pure logic of the Meilisearch -> Typesense migration (no Ansible, stdlib only).
+
+Shared by plugins/modules/search_migrate.py, tests/bench/search_migrate.py and the unit tests
+in tests/unit/search/. Mapping rules (also in docs/search.md):
+
+* Field types are inferred from the documents: str -> string, bool -> bool, int -> int64,
+  float (or int and float mixed) -> float, list of those -> string[] / int64[] / float[] / bool[].
+  Objects and lists of objects are stored but not indexed (Typesense 0.24 needs
+  enable_nested_fields for them; the migration keeps schemas flat). A field whose values mix
+  incompatible types is declared `string` and its values are converted with str().
+* searchableAttributes -> the string fields get `index: true` and are listed, in Meilisearch's
+  order, in `query_by` (Meilisearch's attribute order is its ranking order; so is query_by's).
+  `["*"]` means every string field, in order of first appearance.
+* filterableAttributes -> `facet: true` (string fields) or indexed numeric fields.
+* sortableAttributes -> `sort: true` (numbers and bools sort by default; strings need it).
+* Fields named in none of the three lists are not declared: Typesense still stores and returns
+  them (like displayedAttributes `["*"]`), but does not index them.
+* The primary key becomes Typesense's `id` (a string). When it is not called `id`, the original
+  field is kept too, and `id` holds str(value).
+* synonyms {"word": ["a", "b"]} (one-way in Meilisearch) -> one-way Typesense synonyms
+  {"root": "word", "synonyms": ["a", "b"]}, id `meili-<n>`.
+* stopWords, distinctAttribute, custom rankingRules (`field:asc|desc`), typoTolerance,
+  faceting and pagination settings have no equivalent in Typesense 0.24's collection: reported
+  in `unsupported`, never silently dropped.
+"""
+
+import hashlib
+import io
+import json
+import tarfile
+
+TYPE_ORDER = {"bool": 0, "int64": 1, "float": 2, "string": 3}
+
+
+def scalar_type(value):
+    """Typesense type of one scalar value, or None for null/objects."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+def value_type(value):
+    """Typesense type of one document value: scalar, array of scalars, 'object' or None."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        types = set()
+        for item in value:
+            t = scalar_type(item)
+            if t is None:
+                return "object" if item is not None else None
+            types.add(t)
+        if not types:
+            return None
+        return merge_types(*types) + "[]"
+    return scalar_type(value)
+
+
+def merge_types(*types):
+    """Common type of several scalar types: int64+float -> float; anything else mixed -> string."""
+    types = set(t for t in types if t)
+    if not types:
+        return None
+    if len(types) == 1:
+        return types.pop()
+    if types <= {"int64", "float"}:
+        return "float"
+    return "string"
+
+
+def merge_field_type(current, new):
+    """Merge a field's known type with a new document value's type."""
+    if new is None:
+        return current
+    if current is None:
+        return new
+    if current == new:
+        return current
+    if "object" in (current, new):
+        return "object"
+    current_array, new_array = current.endswith("[]"), new.endswith("[]")
+    base = merge_types(current.rstrip("[]"), new.rstrip("[]"))
+    if current_array != new_array:
+        return "string[]" if base == "string" else base + "[]"
+    return base + "[]" if current_array else base
+
+
+class FieldTypes(object):
+    """Accumulates the type of every top-level field over a stream of documents."""
+
+    def __init__(self):
+        self.types = {}
+        self.order = []
+
+    def add(self, doc):
+        for key, value in doc.items():
+            if key not in self.types:
+                self.types[key] = None
+                self.order.append(key)
+            self.types[key] = merge_field_type(self.types[key], value_type(value))
+
+
+def build_schema(name, settings, field_types, field_order, primary_key):
+    """Typesense collection schema from Meilisearch settings and inferred field types.
+
+    Returns (schema, query_by, unsupported): schema is the body of POST /collections,
+    query_by the ordered list of searchable fields, unsupported a list of human-readable notes.
+    """
+    settings = settings or {}
+    searchable = settings.get("searchableAttributes") or ["*"]
+    filterable = settings.get("filterableAttributes") or []
+    sortable = settings.get("sortableAttributes") or []
+    unsupported = []
+
+    if "*" in searchable:
+        searchable = [f for f in field_order if field_types.get(f) in ("string", "string[]")]
+    fields = {}
+    ordered = []
+
+    def declare(fname):
+        ftype = field_types.get(fname)
+        if ftype is None:
+            unsupported.append("field %s: no value in any document, not declared" % fname)
+            return None
+        if ftype == "object":
+            unsupported.append("field %s: objects are stored but not indexed" % fname)
+            return None
+        if fname not in fields:
+            fields[fname] = {"name": fname, "type": ftype}
+            ordered.append(fname)
+        return fields[fname]
+
+    query_by = []
+    for fname in searchable:
+        if fname == primary_key and primary_key == "id":
+            continue
+        field = declare(fname)
+        if field is None:
+            continue
+        if field["type"] in ("string", "string[]"):
+            query_by.append(fname)
+        else:
+            unsupported.append("field %s: searchable but not text, Typesense searches only strings" % fname)
+    for fname in filterable:
+        if fname == "id":
+            continue
+        field = declare(fname)
+        if field is not None and field["type"] in ("string", "string[]", "bool", "bool[]"):
+            field["facet"] = True
+    for fname in sortable:
+        if fname == "id":
+            continue
+        field = declare(fname)
+        if field is None:
+            continue
+        if field["type"].endswith("[]"):
+            unsupported.append("field %s: arrays cannot be sorted in Typesense" % fname)
+        elif field["type"] == "string":
+            field["sort"] = True
+    for key in ("stopWords", "distinctAttribute", "typoTolerance", "faceting", "pagination"):
+        value = settings.get(key)
+        if value and key == "stopWords":
+            unsupported.append("stopWords (%d words): Typesense 0.24 has no stop words; not migrated" % len(value))
+        elif value and key == "distinctAttribute":
+            unsupported.append("distinctAttribute %s: use group_by=%s in Typesense queries" % (value, value))
+    for rule in settings.get("rankingRules") or []:
+        if ":" in rule:
+            unsupported.append("ranking rule %s: pass it as sort_by in Typesense queries" % rule)
+    schema = {"name": name, "fields": [fields[f] for f in ordered]}
+    if not query_by:
+        unsupported.append("no string field is searchable: searches need query_by on a declared field")
+    return schema, query_by, unsupported
+
+
+def build_synonyms(settings):
+    """Typesense synonyms (list of {id, root, synonyms}) from Meilisearch's one-way synonym map."""
+    result = []
+    for n, (word, alternatives) in enumerate(sorted((settings or {}).get("synonyms", {}).items())):
+        alternatives = [a for a in alternatives if a != word]
+        if alternatives:
+            result.append({"id": "meili-%d" % n, "root": word, "synonyms": sorted(alternatives)})
+    return result
+
+
+def convert_document(doc, primary_key, schema_types):
+    """The Typesense document of a Meilisearch document: id as string, declared types enforced."""
+    out = dict(doc)
+    out["id"] = str(doc[primary_key])
+    for fname, ftype in schema_types.items():
+        value = out.get(fname)
+        if value is None:
+            out.pop(fname, None)
+            continue
+        if ftype == "string" and not isinstance(value, str):
+            out[fname] = str(value)
+        elif ftype == "float" and isinstance(value, int) and not isinstance(value, bool):
+            out[fname] = float(value)
+        elif ftype.endswith("[]") and not isinstance(value, list):
+            out[fname] = [value]
+        if ftype == "string[]":
+            out[fname] = [v if isinstance(v, str) else str(v) for v in out[fname]]
+        elif ftype == "float[]":
+            out[fname] = [float(v) for v in out[fname]]
+    return out
+
+
+def canonical(obj):
+    """Canonical JSON text (sorted keys, no spaces) used in fingerprints and JSONL."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Fingerprint(object):
+    """Order-independent fingerprint of a set of documents plus the settings.
+
+    The sum modulo 2**256 of each document's sha256: the same documents in any page order give
+    the same value, any changed, added or removed document changes it.
+    """
+
+    MOD = 1 << 256
+
+    def __init__(self):
+        self.total = 0
+        self.count = 0
+
+    def add(self, doc):
+        self.total = (self.total + int(hashlib.sha256(canonical(doc).encode("utf-8")).hexdigest(), 16)) % self.MOD
+        self.count += 1
+
+    def hexdigest(self, settings, primary_key):
+        head = hashlib.sha256(canonical({"settings": settings, "primary_key": primary_key}).encode("utf-8"))
+        head.update(("%064x:%d" % (self.total, self.count)).encode("ascii"))
+        return head.hexdigest()
+
+
+def target_collection(alias, fingerprint):
+    """Name of the collection holding one version of the data: <alias>__<12 hex of fingerprint>."""
+    return "%s__%s" % (alias, fingerprint[:12])
+
+
+def check_import_lines(text, offset=0):
+    """Parse Typesense's JSONL import answer; return (ok_count, errors) with at most 10 errors kept."""
+    ok, errors = 0, []
+    for n, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            result = json.loads(line)
+        except ValueError:
+            result = {"success": False, "error": "unparsable answer line: %s" % line[:200]}
+        if result.get("success") is True:
+            ok += 1
+        elif len(errors) < 10:
+            errors.append({"line": offset + n + 1, "error": result.get("error"), "document": result.get("document", "")[:200]})
+        else:
+            errors.append(None)
+    return ok, errors
+
+
+def overlap(expected_ids, got_ids):
+    """Share of the expected top results found in the other engine's top results (1.0 if none expected)."""
+    expected_ids = list(expected_ids)
+    if not expected_ids:
+        return 1.0
+    got = set(got_ids)
+    return sum(1 for i in expected_ids if i in got) / float(len(expected_ids))
+
+
+def compare_ids(source_ids, target_ids, limit=10):
+    """Differences between two id sets: (missing_in_target, unexpected_in_target), each capped to limit."""
+    source_ids, target_ids = set(source_ids), set(target_ids)
+    missing = sorted(source_ids - target_ids)
+    extra = sorted(target_ids - source_ids)
+    return {"missing": missing[:limit], "missing_count": len(missing),
+            "unexpected": extra[:limit], "unexpected_count": len(extra)}
+
+
+class DumpReader(object):
+    """Reads one index of a Meilisearch dump (tar.gz, dump format v4 to v6).
+
+    Layout used: indexes/<uid>/settings.json, indexes/<uid>/documents.jsonl and
+    indexes/<uid>/metadata.json (primaryKey), as written by POST /dumps.
+    """
+
+    def __init__(self, path, uid):
+        self.path = path
+        self.uid = uid
+
+    def _member(self, tar, name):
+        for candidate in ("indexes/%s/%s" % (self.uid, name), "./indexes/%s/%s" % (self.uid, name)):
+            try:
+                return tar.extractfile(tar.getmember(candidate))
+            except KeyError:
+                continue
+        return None
+
+    def info(self):
+        with tarfile.open(self.path, "r:gz") as tar:
+            settings_file = self._member(tar, "settings.json")
+            if settings_file is None:
+                raise ValueError("index %s is not in dump %s" % (self.uid, self.path))
+            settings = json.load(settings_file)
+            meta_file = self._member(tar, "metadata.json")
+            meta = json.load(meta_file) if meta_file is not None else {}
+        primary_key = meta.get("primaryKey") or meta.get("primary_key") or settings.get("primaryKey") or "id"
+        return settings, primary_key
+
+    def documents(self):
+        with tarfile.open(self.path, "r:gz") as tar:
+            docs = self._member(tar, "documents.jsonl")
+            if docs is None:
+                return
+            for line in io.TextIOWrapper(docs, encoding="utf-8"):
+                if line.strip():
+                    yield json.loads(line)
+
+
+def settings_subset(settings):
+    """The settings that matter to the migration (the fingerprint ignores the others)."""
+    keys = ("searchableAttributes", "filterableAttributes", "sortableAttributes", "synonyms",
+            "stopWords", "distinctAttribute", "rankingRules")
+    return dict((k, (settings or {}).get(k)) for k in keys)

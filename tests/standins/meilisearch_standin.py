@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""STAND-IN for Meilisearch: NOT Meilisearch. A small HTTP server for tests only.
+
+Meilisearch itself cannot be installed in this lab (no server binary in the reachable package
+registries), so the Meilisearch side of the migration is tested against this stand-in. It
+implements only the documented Meilisearch endpoints that plugins/modules/search_migrate.py uses,
+with the same request and answer shapes:
+
+  GET  /health                                  -> {"status": "available"}
+  GET  /indexes/{uid}                           -> {"uid", "primaryKey", "createdAt", "updatedAt"}
+  GET  /indexes/{uid}/settings                  -> the index settings
+  GET  /indexes/{uid}/stats                     -> {"numberOfDocuments", "isIndexing", "fieldDistribution"}
+  GET  /indexes/{uid}/documents?offset=&limit=  -> {"results", "offset", "limit", "total"}
+  POST /indexes/{uid}/search {"q", "limit", "matchingStrategy", "attributesToRetrieve"}
+
+Authorization: `Authorization: Bearer <master key>` when --master-key is set (401 without a key,
+403 with a wrong one, as Meilisearch does).
+
+Search is deliberately simple and documented here: words are lower-cased with accents removed;
+with matchingStrategy "all" (the one the migration's checks use) every query word must appear in
+one searchable attribute (the last word as a prefix); hits are ordered by the rank of the first
+searchable attribute that matches (Meilisearch's attribute ranking rule), then by document order.
+No typo tolerance, no synonyms, no stop words: it is a stand-in, not a search engine.
+
+Data: --generate UID:COUNT builds a deterministic "banque de candidatures" index (seeded), or
+--load UID:FILE.jsonl[:PRIMARY_KEY] loads documents; --settings FILE.json overrides settings.
+"""
+
+import argparse
+import json
+import random
+import re
+import sys
+import threading
+import unicodedata
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+ROLES = ["Analyste", "Developpeuse", "Developpeur", "Programmeur", "Architecte", "Technicienne", "Chef de projet",
+         "Integrateur", "Administratrice", "Conseiller", "Testeuse", "Designer"]
+TECHS = ["PHP", "Laravel", "Vue", "React", "MySQL", "PostgreSQL", "Python", "Linux", "Docker", "Typesense"]
+LEVELS = ["junior", "intermediaire", "senior", "principal"]
+CITIES = ["Montreal", "Quebec", "Laval", "Gatineau", "Sherbrooke", "Levis", "Mirabel", "Trois-Rivieres"]
+FIRST = ["Marie", "Jean", "Sophie", "Louis", "Camille", "Gabriel", "Lea", "Olivier", "Chloe", "Thomas",
+         "Emma", "Felix", "Alice", "William", "Rosalie", "Samuel", "Juliette", "Nathan", "Zoe", "Antoine"]
+LAST = ["Tremblay", "Gagnon", "Roy", "Cote", "Bouchard", "Gauthier", "Morin", "Lavoie", "Fortin", "Gagne",
+        "Ouellet", "Pelletier", "Belanger", "Levesque", "Bergeron", "Leblanc", "Paquette", "Girard", "Simard", "Boucher"]
+SYLLABLES = ["ka", "li", "mo", "ta", "re", "vu", "ni", "so", "pe", "da", "gu", "fo", "ze", "bi", "lu", "ra"]
+
+DEFAULT_SETTINGS = {
+    "displayedAttributes": ["*"],
+    "searchableAttributes": ["titre", "resume", "competences", "prenom", "nom", "ville"],
+    "filterableAttributes": ["ville", "disponible", "competences", "annees_experience"],
+    "sortableAttributes": ["date_depot", "salaire_vise", "nom"],
+    "rankingRules": ["words", "typo", "proximity", "attribute", "sort", "exactness", "date_depot:desc"],
+    "stopWords": ["le", "la", "les", "de", "des"],
+    "synonyms": {"dev": ["developpeur", "developpeuse"], "bd": ["mysql", "postgresql"]},
+    "distinctAttribute": None,
+    "typoTolerance": {"enabled": True},
+    "faceting": {"maxValuesPerFacet": 100},
+    "pagination": {"maxTotalHits": 1000},
+}
+
+
+def vocabulary(rng, size=3000):
+    words = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def generate(count, seed=20260101):
+    """Deterministic candidature documents (primary key candidature_id)."""
+    rng = random.Random(seed)
+    vocab = vocabulary(rng)
+    docs = []
+    for n in range(1, count + 1):
+        doc = {
+            "candidature_id": n,
+            "titre": "%s %s %s" % (rng.choice(ROLES), rng.choice(TECHS), rng.choice(LEVELS)),
+            "resume": " ".join(rng.choice(vocab) for _ in range(12)),
+            "competences": rng.sample(TECHS, 3),
+            "prenom": rng.choice(FIRST),
+            "nom": rng.choice(LAST),
+            "ville": rng.choice(CITIES),
+            "annees_experience": rng.randint(0, 30),
+            "salaire_vise": rng.choice([rng.randint(45, 140) * 1000, round(rng.uniform(45000, 140000), 2)]),
+            "disponible": rng.random() < 0.5,
+            "date_depot": 1700000000 + rng.randint(0, 60000000),
+            "profil": {"langues": rng.sample(["fr", "en", "es"], 2)},
+        }
+        docs.append(doc)
+    return docs
+
+
+def normalize(text):
+    text = unicodedata.normalize("NFKD", str(text).lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.findall(r"[a-z0-9]+", text)
+
+
+class Index(object):
+    def __init__(self, uid, docs, primary_key, settings):
+        self.uid = uid
+        self.docs = docs
+        self.primary_key = primary_key
+        self.settings = settings
+        self._tokens = None
+        self.lock = threading.Lock()
+
+    def searchable(self):
+        attrs = self.settings.get("searchableAttributes") or ["*"]
+        if "*" in attrs:
+            attrs = sorted(set(k for d in self.docs[:100] for k in d))
+        return attrs
+
+    def tokens(self):
+        with self.lock:
+            if self._tokens is None:
+                attrs = self.searchable()
+                self._tokens = []
+                for doc in self.docs:
+                    per_attr = []
+                    for attr in attrs:
+                        value = doc.get(attr)
+                        if isinstance(value, list):
+                            value = " ".join(str(v) for v in value)
+                        per_attr.append(set(normalize(value)) if value is not None else set())
+                    self._tokens.append(per_attr)
+            return self._tokens
+
+    def search(self, q, limit):
+        words = normalize(q)
+        hits = []
+        for n, per_attr in enumerate(self.tokens()):
+            if not words:
+                hits.append((0, n))
+                continue
+            for rank, toks in enumerate(per_attr):
+                full = all(w in toks for w in words[:-1])
+                last = words[-1] in toks or any(t.startswith(words[-1]) for t in toks)
+                if full and last:
+                    hits.append((rank, n))
+                    break
+        hits.sort()
+        return [self.docs[n] for _, n in hits[:limit]], len(hits)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "MeilisearchStandIn/0.1"
+    indexes = {}
+    master_key = None
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def _send(self, status, body):
+        data = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _auth(self):
+        if not self.master_key:
+            return True
+        header = self.headers.get("Authorization", "")
+        if not header:
+            self._send(401, {"message": "The Authorization header is missing.", "code": "missing_authorization_header"})
+            return False
+        if header != "Bearer %s" % self.master_key:
+            self._send(403, {"message": "The provided API key is invalid.", "code": "invalid_api_key"})
+            return False
+        return True
+
+    def _index(self, uid):
+        index = self.indexes.get(uid)
+        if index is None:
+            self._send(404, {"message": "Index `%s` not found." % uid, "code": "index_not_found"})
+        return index
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        parts = [unquote(p) for p in url.path.strip("/").split("/")]
+        if parts == ["health"]:
+            return self._send(200, {"status": "available"})
+        if not self._auth():
+            return None
+        if len(parts) >= 2 and parts[0] == "indexes":
+            index = self._index(parts[1])
+            if index is None:
+                return None
+            if len(parts) == 2:
+                return self._send(200, {"uid": index.uid, "primaryKey": index.primary_key,
+                                        "createdAt": "2024-01-01T00:00:00Z", "updatedAt": "2024-01-01T00:00:00Z"})
+            if parts[2:] == ["settings"]:
+                return self._send(200, index.settings)
+            if parts[2:] == ["stats"]:
+                return self._send(200, {"numberOfDocuments": len(index.docs), "isIndexing": False, "fieldDistribution": {}})
+            if parts[2:] == ["documents"]:
+                qs = parse_qs(url.query)
+                offset = int(qs.get("offset", ["0"])[0])
+                limit = int(qs.get("limit", ["20"])[0])
+                return self._send(200, {"results": index.docs[offset:offset + limit], "offset": offset,
+                                        "limit": limit, "total": len(index.docs)})
+        return self._send(404, {"message": "not implemented by the stand-in", "code": "not_found"})
+
+    def do_POST(self):
+        parts = [unquote(p) for p in urlsplit(self.path).path.strip("/").split("/")]
+        if not self._auth():
+            return None
+        if len(parts) == 3 and parts[0] == "indexes" and parts[2] == "search":
+            index = self._index(parts[1])
+            if index is None:
+                return None
+            length = int(self.headers.get("Content-Length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            hits, total = index.search(body.get("q") or "", int(body.get("limit", 20)))
+            keep = body.get("attributesToRetrieve")
+            if keep and "*" not in keep:
+                hits = [dict((k, h[k]) for k in keep if k in h) for h in hits]
+            return self._send(200, {"hits": hits, "query": body.get("q") or "", "limit": body.get("limit", 20),
+                                    "offset": 0, "estimatedTotalHits": total, "processingTimeMs": 0})
+        return self._send(404, {"message": "not implemented by the stand-in", "code": "not_found"})
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="STAND-IN for Meilisearch (tests only; not Meilisearch).")
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7700)
+    parser.add_argument("--master-key", default=None)
+    parser.add_argument("--generate", action="append", default=[], help="UID:COUNT")
+    parser.add_argument("--load", action="append", default=[], help="UID:FILE.jsonl[:PRIMARY_KEY]")
+    parser.add_argument("--settings", default=None, help="settings JSON for every index")
+    parser.add_argument("--seed", type=int, default=20260101)
+    args = parser.parse_args(argv)
+    settings = dict(DEFAULT_SETTINGS)
+    if args.settings:
+        with open(args.settings) as handle:
+            settings = json.load(handle)
+    indexes = {}
+    for spec in args.generate:
+        uid, count = spec.split(":")
+        indexes[uid] = Index(uid, generate(int(count), args.seed), "candidature_id", settings)
+    for spec in args.load:
+        uid, path = spec.split(":")[:2]
+        pk = spec.split(":")[2] if spec.count(":") >= 2 else "id"
+        with open(path) as handle:
+            indexes[uid] = Index(uid, [json.loads(line) for line in handle if line.strip()], pk, settings)
+    Handler.indexes = indexes
+    Handler.master_key = args.master_key
+    server = ThreadingHTTPServer((args.bind, args.port), Handler)
+    sys.stderr.write("Meilisearch STAND-IN on %s:%d, indexes %s\n" % (args.bind, args.port, sorted(indexes)))
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

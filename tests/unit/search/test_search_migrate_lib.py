@@ -1,0 +1,141 @@
+"""Mapping rules and pure helpers of the Meilisearch -> Typesense migration."""
+
+import io
+import json
+import tarfile
+
+import pytest
+
+from ansible.module_utils.search_migrate_lib import (
+    DumpReader, FieldTypes, Fingerprint, build_schema, build_synonyms, check_import_lines, compare_ids,
+    convert_document, merge_field_type, overlap, target_collection, value_type)
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("a", "string"), (1, "int64"), (1.5, "float"), (True, "bool"), (None, None),
+    (["a", "b"], "string[]"), ([1, 2.5], "float[]"), ([1, 2], "int64[]"), ([], None),
+    ({"a": 1}, "object"), ([{"a": 1}], "object"),
+])
+def test_value_type(value, expected):
+    assert value_type(value) == expected
+
+
+@pytest.mark.parametrize("current,new,expected", [
+    (None, "int64", "int64"), ("int64", "float", "float"), ("int64", "string", "string"),
+    ("string", "string[]", "string[]"), ("int64[]", "float[]", "float[]"), ("int64", None, "int64"),
+    ("object", "string", "object"), ("bool", "int64", "string"),
+])
+def test_merge_field_type(current, new, expected):
+    assert merge_field_type(current, new) == expected
+
+
+def types_of(docs):
+    ft = FieldTypes()
+    for doc in docs:
+        ft.add(doc)
+    return ft
+
+
+SETTINGS = {
+    "searchableAttributes": ["titre", "competences", "nom", "annees"],
+    "filterableAttributes": ["ville", "disponible", "annees", "competences"],
+    "sortableAttributes": ["date", "nom", "competences"],
+    "stopWords": ["le", "la"],
+    "synonyms": {"dev": ["developpeur", "developpeuse"], "bd": ["bd", "mysql"]},
+    "distinctAttribute": "nom",
+    "rankingRules": ["words", "date:desc"],
+}
+DOCS = [
+    {"cid": 1, "titre": "Dev PHP", "competences": ["PHP"], "nom": "Roy", "ville": "Laval", "disponible": True,
+     "annees": 3, "date": 10, "profil": {"x": 1}, "salaire": 50000},
+    {"cid": 2, "titre": "Analyste", "competences": ["Vue", "PHP"], "nom": "Cote", "ville": "Quebec",
+     "disponible": False, "annees": 7, "date": 12, "profil": {"x": 2}, "salaire": 61000.5},
+]
+
+
+def test_schema_maps_searchable_filterable_sortable():
+    ft = types_of(DOCS)
+    schema, query_by, unsupported = build_schema("c__1", SETTINGS, ft.types, ft.order, "cid")
+    fields = dict((f["name"], f) for f in schema["fields"])
+    assert schema["name"] == "c__1"
+    assert query_by == ["titre", "competences", "nom"]          # Meilisearch's order, text only
+    assert fields["ville"] == {"name": "ville", "type": "string", "facet": True}
+    assert fields["disponible"]["facet"] is True
+    assert fields["annees"] == {"name": "annees", "type": "int64"}  # numbers filter without facet
+    assert fields["nom"]["sort"] is True                             # strings need sort: true
+    assert fields["date"] == {"name": "date", "type": "int64"}       # numbers sort by default
+    assert "profil" not in fields and "salaire" not in fields        # not indexed, still stored
+    text = " ".join(unsupported)
+    assert "stopWords" in text and "distinctAttribute" in text and "date:desc" in text
+    assert "annees: searchable but not text" in text
+    assert "competences: arrays cannot be sorted" in text
+
+
+def test_wildcard_searchable_takes_every_string_field_in_order():
+    ft = types_of(DOCS)
+    _, query_by, _ = build_schema("c", {"searchableAttributes": ["*"]}, ft.types, ft.order, "cid")
+    assert query_by == ["titre", "competences", "nom", "ville"]
+
+
+def test_synonyms_are_one_way_and_drop_self_references():
+    assert build_synonyms(SETTINGS) == [
+        {"id": "meili-0", "root": "bd", "synonyms": ["mysql"]},
+        {"id": "meili-1", "root": "dev", "synonyms": ["developpeur", "developpeuse"]},
+    ]
+
+
+def test_convert_document_sets_string_id_and_enforces_types():
+    doc = convert_document({"cid": 7, "salaire": 50000, "tags": "one", "n": None},
+                           "cid", {"salaire": "float", "tags": "string[]", "n": "string"})
+    assert doc == {"cid": 7, "id": "7", "salaire": 50000.0, "tags": ["one"]}
+
+
+def test_fingerprint_ignores_order_and_sees_changes():
+    a, b, c = Fingerprint(), Fingerprint(), Fingerprint()
+    for doc in DOCS:
+        a.add(doc)
+    for doc in reversed(DOCS):
+        b.add(doc)
+    c.add(DOCS[0])
+    c.add(dict(DOCS[1], nom="Autre"))
+    assert a.hexdigest(SETTINGS, "cid") == b.hexdigest(SETTINGS, "cid")
+    assert a.hexdigest(SETTINGS, "cid") != c.hexdigest(SETTINGS, "cid")
+    assert a.hexdigest(SETTINGS, "cid") != a.hexdigest({}, "cid")
+    assert target_collection("candidatures", "abcdef0123456789") == "candidatures__abcdef012345"
+
+
+def test_check_import_lines_counts_and_reports_errors():
+    answer = '{"success":true}\n{"success":false,"error":"bad field","document":"{}"}\n{"success":true}'
+    ok, errors = check_import_lines(answer, offset=100)
+    assert ok == 2
+    assert errors == [{"line": 102, "error": "bad field", "document": "{}"}]
+    assert check_import_lines("not json")[1][0]["error"].startswith("unparsable")
+
+
+def test_overlap_and_compare_ids():
+    assert overlap(["1", "2", "3", "4"], ["4", "3", "9"]) == 0.5
+    assert overlap([], ["1"]) == 1.0
+    diff = compare_ids(["1", "2", "3"], ["2", "3", "4"])
+    assert diff == {"missing": ["1"], "missing_count": 1, "unexpected": ["4"], "unexpected_count": 1}
+
+
+def test_dump_reader(tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in (("metadata.json", {"dumpVersion": "V6"}),
+                           ("indexes/cand/metadata.json", {"uid": "cand", "primaryKey": "cid"}),
+                           ("indexes/cand/settings.json", SETTINGS)):
+            raw = json.dumps(data).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+        raw = "\n".join(json.dumps(d) for d in DOCS).encode()
+        info = tarfile.TarInfo("indexes/cand/documents.jsonl")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    reader = DumpReader(str(path), "cand")
+    settings, pk = reader.info()
+    assert pk == "cid" and settings["sortableAttributes"] == SETTINGS["sortableAttributes"]
+    assert list(reader.documents()) == DOCS
+    with pytest.raises(ValueError):
+        DumpReader(str(path), "other").info()
