@@ -1,0 +1,285 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Retire one database named by the operator: dump, verify, store, then drop it and its unused users."""
+
+from __future__ import absolute_import, division, print_function
+
+DOCUMENTATION = r"""
+---
+module: db_retire
+short_description: Retire a database safely (verified dump first, then drop)
+description:
+  - Refuses, with every reason in one message, when the confirmation does not repeat the name, the
+    database is protected, a site references it (the data model or a C(.env) file of the host), it has
+    connections now, or it shows activity in the observation window (or the window is too short, or
+    there is no activity evidence at all).
+  - Otherwise dumps it (C(mysqldump --single-transaction) gzipped, or C(pg_dump -Fc)) to
+    C(<backup_root>/<engine>/<name>/<timestamp>.{sql.gz,dump}), writes the C(.sha256) beside it,
+    restores the dump into a scratch database and compares the row count of every table, writes the
+    exact restore command (C(<timestamp>.restore.txt)) and the definition of the users it will drop
+    (C(<timestamp>.users.sql)), then drops the database and the users left without any other grant.
+  - Every action and every refusal is appended to the audit log (one JSON object per line).
+  - An absent database is reported unchanged, so a second run is a no-op.
+version_added: "1.0.0"
+author: infrastructure team
+options:
+  name:
+    description: The database to retire.
+    type: str
+    required: true
+  engine:
+    description: Its engine.
+    type: str
+    required: true
+    choices: [mysql, postgresql]
+  confirm:
+    description: Must repeat I(name) exactly; nothing is dropped without it.
+    type: str
+    default: ""
+  protected:
+    description: The C(protected) flag of the data model; true always refuses.
+    type: bool
+    default: false
+  references:
+    description: Sites of the data model that use this database (each one refuses).
+    type: list
+    elements: str
+    default: []
+  env_globs:
+    description: Glob patterns of the C(.env) files searched for references.
+    type: list
+    elements: str
+    default: ["/srv/www/*/shared/.env", "/home/forge/*/.env"]
+  min_window_seconds:
+    description: The activity evidence must cover at least this many seconds.
+    type: int
+    default: 604800
+  count_reads:
+    description: Count reads as activity too (by default only writes and connections count, because dumps read).
+    type: bool
+    default: false
+  drop_users:
+    description: Drop the users that have grants on this database only (MariaDB/MySQL) or own only it (PostgreSQL).
+    type: bool
+    default: true
+  backup_root:
+    description: Root of the dumps.
+    type: path
+    default: /var/backups/infra/databases
+  audit_log:
+    description: The audit log (JSON lines).
+    type: path
+    default: /var/log/infra-audit.log
+attributes:
+  check_mode:
+    support: full
+    description: Checks every refusal for real and reports the plan; dumps and drops nothing.
+  diff_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+- name: Retire placementspot_dev
+  db_retire:
+    name: placementspot_dev
+    engine: mysql
+    confirm: "{{ confirm | default('') }}"
+    references: []
+    min_window_seconds: 2592000
+"""
+
+RETURN = r"""
+refused:
+  description: True when the module refused; C(reasons) says why.
+  returned: always
+  type: bool
+reasons:
+  description: Every reason of a refusal.
+  returned: always
+  type: list
+  elements: str
+dump:
+  description: Path of the verified dump.
+  returned: when the database was retired
+  type: str
+sha256:
+  description: Checksum of the dump.
+  returned: when the database was retired
+  type: str
+restore_command:
+  description: The exact command that brings the database back.
+  returned: when the database was retired
+  type: str
+row_counts:
+  description: Row count of every table, identical in the database and in the restored copy.
+  returned: when the database was retired or would be
+  type: dict
+dropped_users:
+  description: Users dropped with the database.
+  returned: when the database was retired or would be
+  type: list
+  elements: str
+executed_commands:
+  description: Commands that ran against the server.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import json
+import os
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.cleanup_common import audit_append
+from ansible.module_utils.db_engine import (
+    DbError, check_name, collect, compare_counts, driver_for, restore_command, scan_env_files,
+    scratch_name, sha256_file, timestamp_name,
+)
+
+
+def refusal_reasons(params, fact):
+    """Every reason to refuse, from the module's parameters and the database's facts."""
+    name = params["name"]
+    reasons = []
+    if params["confirm"] != name:
+        reasons.append("confirmation missing: pass confirm=%s to retire this database" % name)
+    if params["protected"]:
+        reasons.append("protected in the data model (databases.%s.protected: true)" % name)
+    for site in params["references"]:
+        reasons.append("referenced by site %s in the data model" % site)
+    for path in fact.get("env_references", []):
+        reasons.append("referenced by %s" % path)
+    if fact.get("connections"):
+        reasons.append("%d connection(s) open now" % fact["connections"])
+    activity = fact.get("activity") or {}
+    if activity.get("writes") is None:
+        reasons.append("no activity evidence (%s)" % activity.get("window_source", "unknown"))
+    else:
+        if activity.get("writes"):
+            reasons.append("%d write(s) between %s and %s" % (activity["writes"], activity["window_start"], activity["window_end"]))
+        if params["count_reads"] and activity.get("reads"):
+            reasons.append("%d read(s) between %s and %s" % (activity["reads"], activity["window_start"], activity["window_end"]))
+        if (activity.get("window_seconds") or 0) < params["min_window_seconds"]:
+            reasons.append("observation window of %ss is shorter than the %ss required"
+                           % (activity.get("window_seconds"), params["min_window_seconds"]))
+    return reasons
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            engine=dict(type="str", required=True, choices=["mysql", "postgresql"]),
+            confirm=dict(type="str", default=""),
+            protected=dict(type="bool", default=False),
+            references=dict(type="list", elements="str", default=[]),
+            env_globs=dict(type="list", elements="str", default=["/srv/www/*/shared/.env", "/home/forge/*/.env"]),
+            min_window_seconds=dict(type="int", default=604800),
+            count_reads=dict(type="bool", default=False),
+            drop_users=dict(type="bool", default=True),
+            backup_root=dict(type="path", default="/var/backups/infra/databases"),
+            audit_log=dict(type="path", default="/var/log/infra-audit.log"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    name, engine = p["name"], p["engine"]
+    target = "%s/%s" % (engine, name)
+    host = socket.gethostname()
+    result = dict(changed=False, refused=False, reasons=[], executed_commands=[])
+
+    def audit(action, outcome, details):
+        if not module.check_mode:
+            audit_append(p["audit_log"], {"action": action, "target": target, "host": host,
+                                          "details": details, "result": outcome})
+
+    try:
+        check_name(name)
+        drv = driver_for(engine)
+        if not drv.exists(name):
+            result["msg"] = "%s is already absent" % target
+            module.exit_json(**result)
+        fact = collect(engine, scan_env_files(p["env_globs"]), p["backup_root"], driver=drv)[name]
+        reasons = refusal_reasons(p, fact)
+        result["evidence"] = fact
+        if reasons:
+            audit("db_retire", "refused", {"reasons": reasons})
+            result.update(refused=True, reasons=reasons, executed_commands=drv.commands)
+            module.fail_json(msg="refusing to retire %s: %s" % (target, "; ".join(reasons)), **result)
+
+        counts = drv.row_counts(name)
+        users = drv.users_of(name) if p["drop_users"] else []
+        unused = [u for u in users if u["unused_after"]]
+        user_names = ["%s@%s" % (u["user"], u["host"]) if u["host"] else u["user"] for u in unused]
+        folder = os.path.join(p["backup_root"], engine, name)
+        stamp = timestamp_name()
+        ext = "sql.gz" if engine == "mysql" else "dump"
+        path = os.path.join(folder, "%s.%s" % (stamp, ext))
+        result.update(row_counts=counts, dropped_users=user_names, dump=path,
+                      restore_command=restore_command(engine, name, path))
+        if module._diff:
+            result["diff"] = {
+                "before": "%s: present, %d table(s), %d row(s), %d bytes\nusers: %s\n"
+                          % (target, len(counts), sum(counts.values()), fact["size_bytes"], ", ".join(user_names) or "-"),
+                "after": "%s: absent\ndump: %s (verified)\nusers dropped: %s\n" % (target, path, ", ".join(user_names) or "-"),
+            }
+        if module.check_mode:
+            result.update(changed=True, msg="would dump %s to %s, verify it, then drop it" % (target, path),
+                          executed_commands=drv.commands)
+            module.exit_json(**result)
+
+        os.makedirs(folder, 0o700, exist_ok=True)
+        os.chmod(os.path.dirname(folder), 0o700)
+        drv.dump(name, path)
+        os.chmod(path, 0o600)
+        digest = sha256_file(path)
+        with open(path + ".sha256", "w", encoding="utf-8") as handle:
+            handle.write("%s  %s\n" % (digest, os.path.basename(path)))
+        result["sha256"] = digest
+        audit("db_dump", "ok", {"path": path, "sha256": digest, "bytes": os.path.getsize(path)})
+
+        scratch = scratch_name(name)
+        drv.drop(scratch)
+        try:
+            drv.restore(scratch, path)
+            restored = drv.row_counts(scratch)
+        finally:
+            drv.drop(scratch)
+        problems = compare_counts(counts, restored)
+        if problems:
+            audit("db_verify", "failed", {"path": path, "problems": problems})
+            result["executed_commands"] = drv.commands
+            module.fail_json(msg="the dump of %s does not restore identically, nothing dropped: %s"
+                             % (target, "; ".join(problems)), **result)
+        audit("db_verify", "ok", {"path": path, "scratch": scratch, "tables": len(counts), "rows": sum(counts.values())})
+
+        with open(os.path.join(folder, "%s.restore.txt" % stamp), "w", encoding="utf-8") as handle:
+            handle.write("# Restore %s (dump verified: %d tables, %d rows)\n%s\n"
+                         % (target, len(counts), sum(counts.values()), result["restore_command"]))
+        with open(os.path.join(folder, "%s.rowcounts.json" % stamp), "w", encoding="utf-8") as handle:
+            json.dump(counts, handle, sort_keys=True, indent=1)
+        with open(os.path.join(folder, "%s.users.sql" % stamp), "w", encoding="utf-8") as handle:
+            for user in unused:
+                handle.write("\n".join(drv.user_definition(user)) + "\n")
+
+        drv.drop(name)
+        audit("db_drop", "ok", {"dump": path, "sha256": digest, "restore_command": result["restore_command"],
+                                "row_counts": counts})
+        for user in unused:
+            try:
+                drv.drop_user(user)
+                audit("db_drop_user", "ok", {"user": user["user"], "host": user["host"]})
+            except DbError as exc:
+                audit("db_drop_user", "failed", {"user": user["user"], "error": str(exc)})
+                result.setdefault("warnings_users", []).append(str(exc))
+        result.update(changed=True, executed_commands=drv.commands,
+                      msg="%s retired; dump %s verified (%d tables)" % (target, path, len(counts)))
+        module.exit_json(**result)
+    except DbError as exc:
+        audit("db_retire", "failed", {"error": str(exc)})
+        module.fail_json(msg=str(exc), **result)
+
+
+if __name__ == "__main__":
+    main()
