@@ -1,0 +1,136 @@
+"""Zero-downtime deploys of site demo, as a user sees them: the page, /up, the worker, the timer.
+
+The story runs in file order: converge deployed `main`; these tests deploy v2, then the two bad
+refs (the old release must keep serving), then roll back. Each step runs the real playbooks with
+ansible-playbook against Molecule's inventory.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+testinfra_hosts = ["mol-deploy-web"]
+HOST = "demo.lab.test"
+
+
+def playbook(name, *extra):
+    """Run playbooks/<name> against the Molecule inventory; return (rc, output)."""
+    inventory = os.environ.get("MOLECULE_INVENTORY_FILE") or os.path.join(
+        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"
+    )
+    env = dict(
+        os.environ,
+        ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
+        ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"),
+        ANSIBLE_LIBRARY=os.path.join(ROOT, "plugins", "modules"),
+        ANSIBLE_MODULE_UTILS=os.path.join(ROOT, "plugins", "module_utils"),
+        ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_HANDLERS="true",
+    )
+    cmd = [os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"), "-i", inventory,
+           os.path.join(ROOT, "playbooks", name), *extra]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def page(host, path="/"):
+    return host.run(f"curl -s -m 10 -o - -w '\\n%{{http_code}}' -H 'Host: {HOST}' http://127.0.0.1{path}")
+
+
+def status(host, path="/"):
+    return page(host, path).stdout.strip().splitlines()[-1]
+
+
+def release_of(host):
+    match = re.search(r"Release: (\S+)", page(host).stdout)
+    return match.group(1) if match else None
+
+
+def job_run_by(host, marker, timeout=60):
+    """Queue a job, wait for a worker to run it; return the row it wrote."""
+    artisan = "sudo -u demo php /srv/www/demo/current/artisan"
+    host.run_test(f"{artisan} app:dispatch-run {marker}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in host.run(f"{artisan} app:runs").stdout.splitlines():
+            row = json.loads(line)
+            if row["marker"] == marker:
+                return row
+        time.sleep(2)
+    pytest.fail(f"no worker ran job {marker} within {timeout}s")
+
+
+def test_main_serves_v1_with_release_and_database_value(host):
+    out = page(host).stdout
+    assert "Version: v1" in out
+    assert re.search(r"Release: \d{14}-[0-9a-f]{7}", out)
+    assert "Bonjour from the database" in out
+    assert status(host, "/up") == "200"
+
+
+def test_layout_and_permissions(host):
+    current = host.file("/srv/www/demo/current")
+    assert current.is_symlink and current.linked_to.startswith("/srv/www/demo/releases/")
+    env = host.file("/srv/www/demo/shared/.env")
+    assert env.mode == 0o640 and env.user == "demo" and env.group == "demo"
+    assert "APP_KEY=" in env.content_string
+    assert host.file("/srv/www/demo").mode == 0o750
+    # users outside the site group cannot read the secrets
+    assert host.run("sudo -u nobody cat /srv/www/demo/shared/.env").rc != 0
+
+
+def test_worker_runs_as_site_user(host):
+    assert host.service("demo-worker@default-1").is_running
+    assert "demo" in host.check_output("ps -o user= -C php8.2 | sort -u")
+
+
+def test_scheduler_timer_only_on_scheduler_host(host):
+    assert host.service("demo-scheduler.timer").is_enabled
+    assert host.service("demo-scheduler.timer").is_running
+
+
+def test_deploy_v2_switches_and_workers_run_new_code(host):
+    before = release_of(host)
+    rc, out = playbook("deploy.yml", "-e", "site=demo", "-e", "ref=v2")
+    assert rc == 0, out[-3000:]
+    assert "Version: v2" in page(host).stdout
+    after = release_of(host)
+    assert after != before
+    row = job_run_by(host, "after-v2")
+    assert row["version"] == "v2" and row["release"] == after
+
+
+def test_bad_migration_keeps_old_release(host):
+    before = release_of(host)
+    rc, out = playbook("deploy.yml", "-e", "site=demo", "-e", "ref=bad-migration")
+    assert rc != 0
+    assert "Run the migrations" in out
+    assert release_of(host) == before
+    assert "Version: v2" in page(host).stdout and status(host, "/up") == "200"
+
+
+def test_bad_health_is_put_back(host):
+    before = release_of(host)
+    rc, out = playbook("deploy.yml", "-e", "site=demo", "-e", "ref=bad-health")
+    assert rc != 0
+    assert "put back " + before in out
+    assert release_of(host) == before
+    assert status(host, "/up") == "200"
+
+
+def test_rollback_returns_to_previous_release(host):
+    rc, out = playbook("rollback.yml", "-e", "site=demo")
+    assert rc == 0, out[-3000:]
+    assert "Version: v1" in page(host).stdout
+    assert status(host, "/up") == "200"
+
+
+def test_unknown_site_is_refused(host):
+    rc, out = playbook("deploy.yml", "-e", "site=nope")
+    assert rc != 0 and "Unknown site" in out

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+"""Pure logic of the laravel_app role: .env rendering, release ids and retention, refs, deny lists.
+
+Kept here (and unit-tested in tests/unit/deploy/) so that the task files stay plain sequences.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Same rule as plugins/filter/datamodel.py: names that carry secrets belong in the vault.
+SECRET_ENV_RE = re.compile(
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|PASSPHRASE|CREDENTIALS|PRIVATE|(^|_)KEY$|API_KEY|_DSN$)"
+)
+ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
+RELEASE_RE = re.compile(r"^[0-9]{14}-[0-9a-f]{7,40}$")
+
+APP_ENVS = {"prod": "production", "staging": "staging", "dev": "local"}
+DB_DRIVERS = {"mysql": "mysql", "postgresql": "pgsql", "pgsql": "pgsql", "sqlite": "sqlite"}
+
+# artisan commands refused without force=true: everywhere, and in production only.
+ARTISAN_DENY_ALWAYS = ("migrate:fresh", "migrate:reset", "migrate:refresh", "db:wipe", "key:generate")
+ARTISAN_DENY_PROD = ("db:seed", "migrate:rollback", "tinker", "down", "cache:clear", "queue:flush")
+
+
+def dotenv_quote(value):
+    """Quote one value for Laravel's .env (phpdotenv 5): double quotes, escapes for \\ " $ and newlines."""
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    text = str(value)
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def laravel_app_env(site, secrets=None, database=None, base=None, overrides=None):
+    """Return the .env of a site as a list of (NAME, value), in a stable order.
+
+    Layers, later wins: base values (APP_ENV, URL, drivers), database settings, the site's env,
+    the controller's per-site overrides (env.yml), then the vault's env (secrets) and DB_PASSWORD.
+    """
+    site = site or {}
+    secrets = secrets or {}
+    database = database or {}
+    domains = site.get("domains") or []
+    env = {
+        "APP_NAME": site.get("name", ""),
+        "APP_ENV": APP_ENVS.get(site.get("environment", "prod"), "production"),
+        "APP_DEBUG": "false",
+        "APP_URL": f"https://{domains[0]}" if domains else "http://localhost",
+        "LOG_CHANNEL": "single",
+        "SESSION_DRIVER": site.get("session_driver", "file"),
+        "CACHE_DRIVER": site.get("cache_driver", "file"),
+        "QUEUE_CONNECTION": site.get("queue_connection", "database"),
+    }
+    env.update(base or {})
+    driver = DB_DRIVERS.get(database.get("connection", "sqlite"), database.get("connection"))
+    env["DB_CONNECTION"] = driver
+    if driver == "sqlite":
+        env["DB_DATABASE"] = database.get("database", "")
+    else:
+        env["DB_HOST"] = database.get("host", "127.0.0.1")
+        env["DB_PORT"] = str(database.get("port", 5432 if driver == "pgsql" else 3306))
+        env["DB_DATABASE"] = database.get("database", "")
+        env["DB_USERNAME"] = database.get("username", site.get("name", ""))
+    env.update(site.get("env") or {})
+    env.update(overrides or {})
+    env.update(secrets.get("env") or {})
+    if driver != "sqlite" and secrets.get("db_password"):
+        env["DB_PASSWORD"] = secrets["db_password"]
+    return [[key, env[key]] for key in sorted(env)]
+
+
+def laravel_app_pick_sha(ls_remote_output, ref):
+    """Return the commit `ref` names in `git ls-remote` output ('' when none).
+
+    A peeled tag (refs/tags/X^{}) wins over the tag object; a branch wins over a tag of the same
+    name; a ref that already is a commit id is returned as is when the remote does not list it.
+    """
+    found = {}
+    for line in (ls_remote_output or "").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            found[parts[1]] = parts[0]
+    for name in (f"refs/heads/{ref}", f"refs/tags/{ref}^{{}}", f"refs/tags/{ref}", ref):
+        if name in found:
+            return found[name]
+    if SHA_RE.match(str(ref)):
+        return str(ref)
+    return ""
+
+
+def laravel_app_release_id(timestamp, sha):
+    """Release id: UTC timestamp (YYYYmmddHHMMSS) + '-' + short sha (7)."""
+    if not re.match(r"^[0-9]{14}$", str(timestamp)) or not SHA_RE.match(str(sha)):
+        raise ValueError(f"bad release id parts: {timestamp!r}, {sha!r}")
+    return f"{timestamp}-{str(sha)[:7]}"
+
+
+def laravel_app_releases_to_delete(releases, keep, current=None, previous=None):
+    """Return the releases to delete, oldest first: all but the `keep` newest, never current or previous."""
+    names = sorted(r for r in (releases or []) if RELEASE_RE.match(str(r)))
+    keep = max(int(keep), 2)
+    old = names[:-keep] if len(names) > keep else []
+    return [r for r in old if r not in (current, previous)]
+
+
+def laravel_app_previous_release(releases, current):
+    """Return the newest release older than `current` ('' when there is none)."""
+    names = sorted(r for r in (releases or []) if RELEASE_RE.match(str(r)))
+    older = [r for r in names if current is None or r < current]
+    return older[-1] if older else ""
+
+
+def laravel_app_artisan_refusal(cmd, environment="prod", force=False):
+    """Return why an artisan command is refused ('' when allowed)."""
+    words = str(cmd or "").split()
+    if not words:
+        return "empty command / commande vide"
+    if force:
+        return ""
+    name = words[0]
+    if name in ARTISAN_DENY_ALWAYS:
+        return f"'{name}' destroys data or keys: refused without -e force=true / refusé sans -e force=true"
+    if environment == "prod" and name in ARTISAN_DENY_PROD:
+        return f"'{name}' is refused in production without -e force=true / refusé en production sans -e force=true"
+    return ""
+
+
+def laravel_app_secret_keys(keys):
+    """Return the names among `keys` that look like secrets (they belong in the vault)."""
+    return [k for k in (keys or []) if SECRET_ENV_RE.search(str(k))]
+
+
+def laravel_app_bad_env_names(keys):
+    """Return the names among `keys` that are not valid .env names (upper case, digits, _)."""
+    return [k for k in (keys or []) if not ENV_NAME_RE.match(str(k))]
+
+
+class FilterModule:
+    """laravel_app filters."""
+
+    def filters(self):
+        return {
+            "laravel_app_dotenv_quote": dotenv_quote,
+            "laravel_app_env": laravel_app_env,
+            "laravel_app_pick_sha": laravel_app_pick_sha,
+            "laravel_app_release_id": laravel_app_release_id,
+            "laravel_app_releases_to_delete": laravel_app_releases_to_delete,
+            "laravel_app_previous_release": laravel_app_previous_release,
+            "laravel_app_artisan_refusal": laravel_app_artisan_refusal,
+            "laravel_app_secret_keys": laravel_app_secret_keys,
+            "laravel_app_bad_env_names": laravel_app_bad_env_names,
+        }

@@ -1,0 +1,7 @@
+<?php
+
+// What the lab's git refs change (roles/lab_git/files/refs/): main is v1 and healthy.
+return [
+    'version' => 'v1',
+    'healthy' => true,
+];

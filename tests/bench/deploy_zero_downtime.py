@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Bench: failed requests while a deploy switches releases (target: 0).
+
+Runs a steady, bounded HTTP load (RATE requests/s, at most MAX_SECONDS) against site demo in the
+Molecule scenario `deploy` (container mol-deploy-web, requests sent inside it to its own loopback
+with `Host: demo.lab.test`), while playbooks/deploy.yml deploys a new ref. Prints total requests,
+failed requests (non-2xx or connection errors) and p50/p99 latency. Never asserts on time.
+
+Needs the scenario up: `molecule converge -s deploy` (then `molecule destroy -s deploy`).
+Usage: python3 tests/bench/deploy_zero_downtime.py [REF]   (default: alternates v2 / main)
+Environment: RATE (20), MAX_SECONDS (120), CONTAINER (mol-deploy-web).
+"""
+
+import glob
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RATE = int(os.environ.get("RATE", "20"))
+MAX_SECONDS = int(os.environ.get("MAX_SECONDS", "120"))
+CONTAINER = os.environ.get("CONTAINER", "mol-deploy-web")
+
+# The load runs inside the web container (loopback only), bounded in count and time; it writes
+# one line per request: "<http_code> <seconds>".
+LOAD = r"""
+end=$(( $(date +%s) + {max_s} )); n=0
+while [ -e /tmp/bench-run ] && [ $(date +%s) -lt $end ] && [ $n -lt {max_n} ]; do
+  curl -s -o /dev/null -m 5 -w '%{{http_code}} %{{time_total}}\n' -H 'Host: demo.lab.test' http://127.0.0.1/ &
+  n=$((n+1)); sleep {gap}
+done; wait
+"""
+
+
+def podman(*args, **kw):
+    env = dict(os.environ, CONTAINERS_CONF=os.path.join(ROOT, "lab", "containers.conf"))
+    return subprocess.run(["podman", *args], env=env, text=True, **kw)
+
+
+def current_ref():
+    out = podman("exec", CONTAINER, "cat", "/srv/www/demo/current/config/testapp.php", capture_output=True).stdout
+    return "v2" if "'v2'" in out else "main"
+
+
+def main():
+    ref = sys.argv[1] if len(sys.argv) > 1 else ("main" if current_ref() == "v2" else "v2")
+    inventory = sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.deploy/inventory")))
+    if not inventory:
+        sys.exit("Molecule scenario 'deploy' is not up: molecule converge -s deploy")
+    podman("exec", CONTAINER, "touch", "/tmp/bench-run", check=True)
+    script = LOAD.format(max_s=MAX_SECONDS, max_n=RATE * MAX_SECONDS, gap=1.0 / RATE)
+    load = podman("exec", CONTAINER, "sh", "-c", script, stdout=subprocess.PIPE)
+    time.sleep(2)
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
+               ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"), ANSIBLE_NOCOLOR="1")
+    started = time.monotonic()
+    deploy = subprocess.run(
+        [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory[-1],
+         os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", "site=demo", "-e", f"ref={ref}"],
+        env=env, capture_output=True, text=True, check=False, timeout=MAX_SECONDS + 600)
+    deploy_s = time.monotonic() - started
+    time.sleep(2)
+    podman("exec", CONTAINER, "rm", "-f", "/tmp/bench-run")
+    out, _ = load.communicate(timeout=MAX_SECONDS + 60)
+    codes, times = [], []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            codes.append(parts[0])
+            times.append(float(parts[1]))
+    failed = sum(1 for c in codes if not c.startswith("2"))
+    times.sort()
+
+    def pct(p):
+        return times[min(len(times) - 1, int(p / 100 * len(times)))] * 1000 if times else float("nan")
+
+    print(f"deploy of ref {ref}: rc={deploy.returncode}, {deploy_s:.1f} s")
+    print(f"requests: {len(codes)} (target rate {RATE}/s, bounded to {MAX_SECONDS} s)")
+    print(f"failed (non-2xx or connection error): {failed}")
+    print(f"latency p50: {pct(50):.1f} ms, p99: {pct(99):.1f} ms")
+    if deploy.returncode != 0:
+        print(deploy.stdout[-2000:])
+
+
+if __name__ == "__main__":
+    main()
