@@ -173,6 +173,8 @@ def _check_site(name, site, ctx, errors):
     search = site.get("search", "none")
     if search not in SEARCH_ENGINES:
         errors.append(f"{where}: search: '{search}' is not one of {', '.join(SEARCH_ENGINES)}")
+    elif search == "meilisearch" and not site.get("search_indexes"):
+        errors.append(f"{where}: search_indexes: a site on meilisearch names the indexes to migrate")
 
     for field, allowed in (
         ("session_driver", SESSION_DRIVERS),

@@ -235,3 +235,11 @@ def test_input_is_not_modified():
     before = copy.deepcopy(sites)
     errors_of(sites, dbs, dns)
     assert sites == before
+
+
+def test_meilisearch_site_names_its_indexes():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["search"] = "meilisearch"
+    assert errors_of(sites, dbs, dns) == ["site alpha: search_indexes: a site on meilisearch names the indexes to migrate"]
+    sites["alpha"]["search_indexes"] = ["candidatures"]
+    assert errors_of(sites, dbs, dns) == []
