@@ -73,7 +73,15 @@ case "$what" in
     if [ $# -gt 0 ]; then scenarios=("$@"); else
       mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)
     fi
-    for s in "${scenarios[@]}"; do stage "molecule-$s" molecule_one "$s"; done ;;
+    for s in "${scenarios[@]}"; do
+      # A scenario not yet shown green end to end carries a WIP file saying why; it runs only
+      # when named (bash scripts/test.sh molecule NAME), so that CI stays meaningful.
+      if [ $# -eq 0 ] && [ -f "molecule/$s/WIP" ]; then
+        echo "== molecule-$s: not run by default (molecule/$s/WIP: $(head -n 1 "molecule/$s/WIP"))"
+        continue
+      fi
+      stage "molecule-$s" molecule_one "$s"
+    done ;;
   all) ;;
   *) [ "$what" = all ] || case "$what" in lint|syntax|unit|molecule) ;; *) echo "unknown stage $what"; exit 2 ;; esac ;;
 esac
