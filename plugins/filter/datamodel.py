@@ -368,6 +368,52 @@ def databases_for_host(databases, host, engine=None):
     }
 
 
+def site_addresses(sites, hostvars, lb_sites=None, lb_hosts=None):
+    """Return {domain: IPv4} as DNS should answer for every active site.
+
+    A site behind the load balancers (`lb_sites`, when group lb has hosts) answers at the first
+    load balancer; any other site at its first host. Addresses are the hosts' `private_ip`; a
+    host without one (or with a placeholder) is left out, so that nothing points at a guess.
+    """
+    lb_sites = set(lb_sites or [])
+    lb_hosts = list(lb_hosts or [])
+    records = {}
+    for name, site in (sites or {}).items():
+        if site.get("status", "active") == "retired":
+            continue
+        hosts = site.get("hosts") or []
+        target = lb_hosts[0] if (name in lb_sites and lb_hosts) else (hosts[0] if hosts else None)
+        address = (hostvars or {}).get(target, {}).get("private_ip") if target else None
+        if not address or _is_placeholder(address):
+            continue
+        for domain in site.get("domains") or []:
+            if not _is_placeholder(domain):
+                records[domain] = address
+    return dict(sorted(records.items()))
+
+
+def site_database(site_name, site, databases, hostvars, this_host):
+    """Return the database settings of one site's .env, as laravel_app_database wants them.
+
+    The site's first database: {connection (engine), database, username (the site's name), host}
+    with host 127.0.0.1 when the database lives on `this_host`, else the database host's
+    private_ip. {} when the site has no database (the app then uses SQLite).
+    """
+    names = (site or {}).get("databases") or []
+    if not names:
+        return {}
+    name = names[0]
+    db = (databases or {}).get(name)
+    if not db:
+        return {}
+    db_host = db.get("host")
+    if db_host == this_host:
+        address = "127.0.0.1"
+    else:
+        address = ((hostvars or {}).get(db_host) or {}).get("private_ip") or db_host
+    return {"connection": db.get("engine"), "database": name, "username": site_name, "host": address}
+
+
 class FilterModule:
     """Data model filters."""
 
@@ -378,4 +424,6 @@ class FilterModule:
             "site_placeholders": site_placeholders,
             "sites_for_host": sites_for_host,
             "databases_for_host": databases_for_host,
+            "site_addresses": site_addresses,
+            "site_database": site_database,
         }

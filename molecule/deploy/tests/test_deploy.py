@@ -18,8 +18,8 @@ testinfra_hosts = ["mol-deploy-web"]
 HOST = "demo.lab.test"
 
 
-def playbook(name, *extra):
-    """Run playbooks/<name> against the Molecule inventory; return (rc, output)."""
+def playbook(name, *extra, inventories=()):
+    """Run playbooks/<name> against the Molecule inventory (plus `inventories`); return (rc, output)."""
     inventory = os.environ.get("MOLECULE_INVENTORY_FILE") or os.path.join(
         os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"
     )
@@ -34,6 +34,7 @@ def playbook(name, *extra):
         ANSIBLE_FORCE_HANDLERS="true",
     )
     cmd = [os.path.join(os.path.dirname(os.sys.executable), "ansible-playbook"), "-i", inventory,
+           *[arg for extra_inventory in inventories for arg in ("-i", str(extra_inventory))],
            os.path.join(ROOT, "playbooks", name), *extra]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200, check=False)
     return proc.returncode, proc.stdout + proc.stderr
@@ -78,11 +79,12 @@ def test_layout_and_permissions(host):
     current = host.file("/srv/www/demo/current")
     assert current.is_symlink and current.linked_to.startswith("/srv/www/demo/releases/")
     env = host.file("/srv/www/demo/shared/.env")
-    assert env.mode == 0o640 and env.user == "demo" and env.group == "demo"
+    assert env.mode == 0o600 and env.user == "demo" and env.group == "demo"
     assert "APP_KEY=" in env.content_string
     assert host.file("/srv/www/demo").mode == 0o750
-    # users outside the site group cannot read the secrets
+    # only the site's user reads the secrets: not other users, not the web server (in the site's group)
     assert host.run("sudo -u nobody cat /srv/www/demo/shared/.env").rc != 0
+    assert host.run("sudo -u www-data cat /srv/www/demo/shared/.env").rc != 0
 
 
 def test_worker_runs_as_site_user(host):
@@ -135,3 +137,43 @@ def test_rollback_returns_to_previous_release(host):
 def test_unknown_site_is_refused(host):
     rc, out = playbook("deploy.yml", "-e", "site=nope")
     assert rc != 0 and "Unknown site" in out
+
+
+# Forge coexistence: the same host, put in group forge_managed by a second inventory source.
+FORGE_GROUP = "all:\n  children:\n    forge_managed:\n      hosts:\n        mol-deploy-web: {}\n"
+VHOST = "/etc/nginx/sites-available/demo.conf"
+FORGE_ENV = "/home/forge/demo.lab.test/.env"
+
+
+@pytest.fixture()
+def forge_inventory(tmp_path):
+    path = tmp_path / "forge.yml"
+    path.write_text(FORGE_GROUP)
+    return path
+
+
+def test_forge_managed_host_gets_a_report_not_a_write(host, forge_inventory):
+    # What Forge would have changed by hand: a line in the vhost, and its own .env of the site.
+    host.run_test(f"echo '# edited by Forge' >> {VHOST}")
+    host.run_test("id forge || useradd --create-home forge")
+    host.run_test(f"install -d -o forge -g forge /home/forge/demo.lab.test && printf 'APP_NAME=Forge\\n' > {FORGE_ENV}")
+    before = host.check_output(f"sha256sum {VHOST} {FORGE_ENV}")
+
+    rc, out = playbook("web.yml", inventories=[forge_inventory])
+    assert rc == 0, out[-3000:]
+    rc, out_apps = playbook("apps.yml", "-e", "apps_deploy=false", inventories=[forge_inventory])
+    assert rc == 0, out_apps[-3000:]
+    assert host.check_output(f"sha256sum {VHOST} {FORGE_ENV}") == before
+    assert "differs from the data model, nothing written" in out_apps
+    assert status(host, "/up") == "200"
+
+
+def test_forge_override_writes_and_undoes_the_hand_edit(host, forge_inventory):
+    rc, out = playbook("web.yml", "-e", "forge_override=true", inventories=[forge_inventory])
+    assert rc == 0, out[-3000:]
+    assert "# edited by Forge" not in host.file(VHOST).content_string
+    rc, out = playbook("apps.yml", "-e", "apps_deploy=false", "-e", "forge_override=true", inventories=[forge_inventory])
+    assert rc == 0, out[-3000:]
+    forge_env = host.file(FORGE_ENV)
+    assert "APP_NAME=Forge" not in forge_env.content_string and "APP_KEY=" in forge_env.content_string
+    assert status(host, "/up") == "200"

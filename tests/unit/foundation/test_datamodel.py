@@ -243,3 +243,34 @@ def test_meilisearch_site_names_its_indexes():
     assert errors_of(sites, dbs, dns) == ["site alpha: search_indexes: a site on meilisearch names the indexes to migrate"]
     sites["alpha"]["search_indexes"] = ["candidatures"]
     assert errors_of(sites, dbs, dns) == []
+
+
+def test_site_addresses_point_at_the_first_host_or_the_load_balancer():
+    sites = {
+        "one": {"domains": ["one.test", "www.one.test"], "hosts": ["web_a", "web_b"]},
+        "two": {"domains": ["two.test"], "hosts": ["web_b"]},
+        "old": {"domains": ["old.test"], "hosts": ["web_a"], "status": "retired"},
+        "unknown": {"domains": ["x.to-confirm.invalid"], "hosts": ["web_a"]},
+    }
+    hostvars = {"web_a": {"private_ip": "10.0.0.1"}, "web_b": {"private_ip": "10.0.0.2"}, "lb": {"private_ip": "10.0.0.9"}}
+    assert datamodel.site_addresses(sites, hostvars) == {"one.test": "10.0.0.1", "two.test": "10.0.0.2", "www.one.test": "10.0.0.1"}
+    behind = datamodel.site_addresses(sites, hostvars, ["one"], ["lb"])
+    assert behind["one.test"] == behind["www.one.test"] == "10.0.0.9" and behind["two.test"] == "10.0.0.2"
+    # No load balancer in the inventory: the site stays at its first host.
+    assert datamodel.site_addresses(sites, hostvars, ["one"], [])["one.test"] == "10.0.0.1"
+
+
+def test_site_addresses_never_point_at_a_placeholder():
+    sites = {"one": {"domains": ["one.test"], "hosts": ["web_a"]}}
+    assert datamodel.site_addresses(sites, {"web_a": {"private_ip": "TO-FILL"}}) == {}
+    assert datamodel.site_addresses(sites, {}) == {}
+
+
+def test_site_database_for_the_env():
+    dbs = {"app": {"engine": "mysql", "host": "whc"}, "pg": {"engine": "postgresql", "host": "db_01"}}
+    hostvars = {"db_01": {"private_ip": "10.0.0.5"}}
+    assert datamodel.site_database("app", {"databases": ["app"]}, dbs, hostvars, "whc") == {
+        "connection": "mysql", "database": "app", "username": "app", "host": "127.0.0.1"}
+    assert datamodel.site_database("site", {"databases": ["pg", "app"]}, dbs, hostvars, "web_01")["host"] == "10.0.0.5"
+    assert datamodel.site_database("site", {"databases": []}, dbs, hostvars, "whc") == {}
+    assert datamodel.site_database("site", {"databases": ["missing"]}, dbs, hostvars, "whc") == {}

@@ -78,6 +78,14 @@ def test_https_redirect_spares_acme_and_hsts_forwarded_headers(cfg):
     assert "backend acme_challenge" not in cfg
 
 
+def test_acme_challenge_goes_to_the_sites_nodes_by_default(cfg):
+    http = cfg.split("frontend http\n")[1].split("\nfrontend ")[0]
+    assert "use_backend site_aerotalent if acme_challenge { req.hdr(host),lower,word(1,:) -m str " \
+           "aerotalent.example.com www.aerotalent.example.com }" in http
+    # The redirect comes first: HAProxy runs http-request rules before use_backend anyway.
+    assert http.index("http-request redirect") < http.index("use_backend")
+
+
 def test_acme_challenge_hook_routes_to_local_server():
     cfg = render("haproxy", "etc/haproxy/haproxy.cfg.j2", haproxy_sites=SITES,
                  haproxy_acme_challenge_address="127.0.0.1:8402")
