@@ -106,6 +106,15 @@ def test_main_config_is_hardened():
     assert "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256" in text
     assert text.count("return 444;") >= 1 and "ssl_reject_handshake on;" in text
     assert "include /etc/nginx/sites-enabled/*.conf;" in text  # nginx-test-vhost relies on this line
+    assert "ssl_prefer_server_ciphers on;" in text  # testssl.sh: no client-chosen cipher order
+
+
+def test_application_pages_are_not_compressed_static_files_are():
+    text = vhost(True)
+    php = text.split("location ~ \\.php$ {")[1].split("\n    }")[0]
+    assert "gzip off;" in php  # BREACH
+    assert text.count("gzip off;") == text.count("location ~ \\.php$")
+    assert "gzip off;" not in vhost(True, nginx_gzip_dynamic=True)
 
 
 def pool(**overrides):
