@@ -228,6 +228,7 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
         if (n + 1) % 20000 == 0:
             say("%s: read %d documents" % (alias, n + 1))
     count = len(source_ids)
+    t_read = time.time() - started
     fingerprint = finger.hexdigest(settings_subset(settings), primary_key)
     target = target_collection(alias, fingerprint)
     schema, query_by, unsupported = build_schema(target, settings, types.types, types.order, primary_key)
@@ -293,6 +294,7 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
             spool.close()
             return result
     spool.close()
+    t_v = time.time()
     if verify:
         result["verification"] = verify_collection(source, typesense, target, source_ids, primary_key, query_by,
                                                    sample_queries or auto_queries(samples, query_by, sample_count),
@@ -301,6 +303,7 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
             result["failed"] = True
             result["msg"] = "verification of %s failed; alias %s left on %s" % (target, alias, before_target)
             return result
+    result["timings"] = {"read": round(t_read, 2), "verify": round(time.time() - t_v, 2)}
     if not up_to_date:
         typesense.point_alias(alias, target)
         say("%s: alias now points at %s" % (alias, target))

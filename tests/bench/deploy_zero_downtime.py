@@ -58,7 +58,7 @@ def main():
     deploy = subprocess.run(
         [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory[-1],
          os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", "site=demo", "-e", f"ref={ref}"],
-        env=env, capture_output=True, text=True, check=False, timeout=MAX_SECONDS + 600)
+        env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=MAX_SECONDS + 600)
     deploy_s = time.monotonic() - started
     time.sleep(2)
     podman("exec", CONTAINER, "rm", "-f", "/tmp/bench-run")

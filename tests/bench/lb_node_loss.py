@@ -1,6 +1,7 @@
 """Bench: requests lost while one web node stops under steady load through the load balancer.
 
-Runs against the molecule/lb lab (molecule converge -s lb first). A bounded load (LB_RATE req/s
+Runs against the molecule/lb scenario (molecule converge -s lb first) or, with LB_LAB=1, against
+the lab (bash scripts/lab.sh up: lab-lb_01 in front of web_01 and web_02, the real Laravel app). A bounded load (LB_RATE req/s
 for LB_DURATION s, default 30 x 40 s) goes from the LB container to HAProxy on its loopback;
 at LB_STOP_AT s (default 10) one web node is stopped (LB_STOP_MODE=nginx: its web server stops;
 container: the whole container stops), and started again at the end. Prints the total and failed
@@ -14,8 +15,11 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LB = os.environ.get("LB_CONTAINER", "mol-lb-lb")
-NODE = os.environ.get("LB_NODE", "mol-lb-web-2")
+LAB = os.environ.get("LB_LAB") == "1"
+LB = os.environ.get("LB_CONTAINER", "lab-lb_01" if LAB else "mol-lb-lb")
+NODE = os.environ.get("LB_NODE", "lab-web_02" if LAB else "mol-lb-web-2")
+# The node's name in HAProxy (its inventory hostname).
+SERVER = os.environ.get("LB_SERVER", "web_02" if LAB else NODE)
 STOP_AT = float(os.environ.get("LB_STOP_AT", "10"))
 MODE = os.environ.get("LB_STOP_MODE", "nginx")
 ENV = {k: v for k, v in os.environ.items() if k.startswith("LB_")}
@@ -50,7 +54,7 @@ def main():
         out, _ = load.communicate(timeout=600)
     start_node()
     result = json.loads(out)
-    down_at = next((t for t, s in result["statuses"] if t >= stopped_at and s.get(NODE, "").startswith("DOWN")), None)
+    down_at = next((t for t, s in result["statuses"] if t >= stopped_at and s.get(SERVER, "").startswith("DOWN")), None)
     print(f"bench lb_node_loss: mode={MODE} node={NODE} stopped at +{stopped_at - result['start']:.1f}s")
     print(f"  requests total={result['total']} failed={result['failed']} per_node={result['per_node']}")
     if result["failures"]:

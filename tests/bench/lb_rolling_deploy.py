@@ -1,10 +1,14 @@
 """Bench: requests lost during a rolling deploy under steady load through the load balancer.
 
-Runs against the molecule/lb lab (molecule converge -s lb first). A bounded load (LB_RATE req/s
-for LB_DURATION s, default 30 x 40 s) goes from the LB container to HAProxy on its loopback,
-while playbooks/rolling_deploy.yml deploys aerotalent node by node (per-node step: the scenario's
-molecule/lb/tasks/deploy_node.yml, which restarts nginx and PHP-FPM on the drained node). Prints total
-and failed requests, the requests each node served, and the deploy's duration. Never asserts on time.
+Two targets:
+- default: the molecule/lb scenario (molecule converge -s lb first); playbooks/rolling_deploy.yml
+  deploys aerotalent node by node with the scenario's stand-in step (molecule/lb/tasks/deploy_node.yml,
+  which restarts nginx and PHP-FPM on the drained node);
+- LB_LAB=1: the lab (bash scripts/lab.sh up); playbooks/deploy.yml deploys the real Laravel app of
+  aerotalent on web_01 then web_02 (-e force=true: a new release even for the same commit).
+A bounded load (LB_RATE req/s for LB_DURATION s, default 30 x 40 s; 60 s on the lab) goes from the
+LB container to HAProxy on its loopback during the deploy. Prints total and failed requests, the
+requests each node served, and the deploy's duration. Never asserts on time.
 """
 
 import glob
@@ -16,7 +20,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-LB = os.environ.get("LB_CONTAINER", "mol-lb-lb")
+LAB = os.environ.get("LB_LAB") == "1"
+LB = os.environ.get("LB_CONTAINER", "lab-lb_01" if LAB else "mol-lb-lb")
+if LAB:
+    os.environ.setdefault("LB_DURATION", "60")
 DEPLOY_AT = float(os.environ.get("LB_DEPLOY_AT", "5"))
 ENV = {k: v for k, v in os.environ.items() if k.startswith("LB_")}
 
@@ -31,12 +38,16 @@ def inventory():
 def main():
     env_args = [f"--env={k}={v}" for k, v in ENV.items()]
     release = f"bench-{int(time.time())}"
-    cmd = [
-        os.path.join(ROOT, ".venv/bin/ansible-playbook"), "-i", inventory(),
-        os.path.join(ROOT, "playbooks/rolling_deploy.yml"),
-        "-e", "site=aerotalent", "-e", f"lb_test_release={release}",
-        "-e", f"rolling_deploy_node_tasks={ROOT}/molecule/lb/tasks/deploy_node.yml",
-    ]
+    if LAB:
+        cmd = [os.path.join(ROOT, ".venv/bin/ansible-playbook"), "-i", os.path.join(ROOT, "inventories/lab"),
+               os.path.join(ROOT, "playbooks/deploy.yml"), "-e", "site=aerotalent", "-e", "force=true"]
+    else:
+        cmd = [
+            os.path.join(ROOT, ".venv/bin/ansible-playbook"), "-i", inventory(),
+            os.path.join(ROOT, "playbooks/rolling_deploy.yml"),
+            "-e", "site=aerotalent", "-e", f"lb_test_release={release}",
+            "-e", f"rolling_deploy_node_tasks={ROOT}/molecule/lb/tasks/deploy_node.yml",
+        ]
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                ANSIBLE_VAULT_IDENTITY_LIST=f"lab@{ROOT}/tests/fixtures/lab-vault-password")
     with open(os.path.join(HERE, "_lb_load.py"), encoding="utf-8") as script:

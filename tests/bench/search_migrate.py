@@ -114,6 +114,7 @@ def main():
               % (100 * import_rate / bulk_rate, 100 * end_to_end / bulk_rate))
         print("verification: ok=%s, queries: %s" % (first["verification"]["ok"],
                                                     [q["overlap"] for q in first["verification"]["queries"]]))
+        print("timings first run: %s" % first.get("timings")); print("timings second run: %s" % second.get("timings"))
         print("second run: changed=%s, imported=%d, %.1f s" % (second["changed"], second["imported"], total2))
         print("unsupported settings: %s" % json.dumps(first["unsupported"], ensure_ascii=False))
     finally:

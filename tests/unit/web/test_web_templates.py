@@ -181,3 +181,11 @@ def test_defaults_and_argument_specs_agree(role):
     specs = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text())
     assert defaults == set(specs["argument_specs"]["main"]["options"])
     assert all(name.startswith(role + "_") for name in defaults)
+
+
+def test_real_client_address_behind_the_load_balancers():
+    render = _env("nginx").get_template("etc/nginx/nginx.conf.j2").render
+    assert "set_real_ip_from" not in render(_defaults("nginx"))
+    text = render(_defaults("nginx") | {"nginx_trusted_proxies": ["10.0.0.21", "10.0.0.22"]})
+    assert "set_real_ip_from 10.0.0.21;" in text and "set_real_ip_from 10.0.0.22;" in text
+    assert "real_ip_header X-Forwarded-For;" in text and "real_ip_recursive on;" in text
