@@ -5,8 +5,14 @@ its own podman backend: it would then run every command of every test through a 
 invocation (seconds each). Map it to testinfra's podman backend (`podman exec`, milliseconds).
 """
 
+import os
+
+import pytest
 import testinfra
 import testinfra.utils.ansible_runner as ansible_runner
+import yaml
+from ansible.constants import DEFAULT_VAULT_ID_MATCH
+from ansible.parsing.vault import VaultLib, VaultSecret
 
 _original = ansible_runner.get_ansible_host
 
@@ -19,3 +25,16 @@ def _get_ansible_host(config, inventory, host, ssh_config=None, ssh_identity_fil
 
 
 ansible_runner.get_ansible_host = _get_ansible_host
+
+
+
+@pytest.fixture(scope="session")
+def molecule_secrets():
+    """The scenarios' throw-away secrets, from tests/fixtures/molecule-secrets.yml (vault-encrypted with
+    the lab's password, a test fixture): tests never carry secrets in plain text."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "tests", "fixtures", "lab-vault-password"), "rb") as handle:
+        secret = VaultSecret(handle.read().strip())
+    with open(os.path.join(root, "tests", "fixtures", "molecule-secrets.yml"), "rb") as handle:
+        plain = VaultLib([(DEFAULT_VAULT_ID_MATCH, secret)]).decrypt(handle.read())
+    return yaml.safe_load(plain)["molecule_secrets"]

@@ -31,6 +31,9 @@ import json
 import tarfile
 
 TYPE_ORDER = {"bool": 0, "int64": 1, "float": 2, "string": 3}
+# Exact Python classes of the scalars whose type is known at once (FieldTypes' fast path).
+SCALAR_TYPES = {str: "string", bool: "bool", int: "int64", float: "float"}
+MISSING = object()
 
 
 def scalar_type(value):
@@ -102,11 +105,15 @@ class FieldTypes(object):
         self.order = []
 
     def add(self, doc):
+        types = self.types
         for key, value in doc.items():
-            if key not in self.types:
-                self.types[key] = None
+            current = types.get(key, MISSING)
+            if current is MISSING:
+                current = types[key] = None
                 self.order.append(key)
-            self.types[key] = merge_field_type(self.types[key], value_type(value))
+            elif current is not None and SCALAR_TYPES.get(value.__class__) == current:
+                continue  # fast path: a scalar of the type already known (merging would change nothing)
+            types[key] = merge_field_type(current, value_type(value))
 
 
 def build_schema(name, settings, field_types, field_order, primary_key):
@@ -214,8 +221,16 @@ def convert_document(doc, primary_key, schema_types):
 
 
 def canonical(obj):
-    """Canonical JSON text (sorted keys, no spaces) used in fingerprints and JSONL."""
+    """Canonical JSON text (sorted keys, no spaces) used in fingerprints."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+_JSONL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def document_line(doc, primary_key, schema_types):
+    """One line of the JSONL import: the converted document, compact (key order does not matter)."""
+    return _JSONL.encode(convert_document(doc, primary_key, schema_types))
 
 
 class Fingerprint(object):
@@ -232,7 +247,12 @@ class Fingerprint(object):
         self.count = 0
 
     def add(self, doc):
-        self.total = (self.total + int(hashlib.sha256(canonical(doc).encode("utf-8")).hexdigest(), 16)) % self.MOD
+        self.add_canonical(canonical(doc))
+
+    def add_canonical(self, text):
+        """Add one document given as its canonical() text (computed once by the caller)."""
+        digest = hashlib.sha256(text.encode("utf-8")).digest()
+        self.total = (self.total + int.from_bytes(digest, "big")) % self.MOD
         self.count += 1
 
     def hexdigest(self, settings, primary_key):
@@ -272,6 +292,39 @@ def overlap(expected_ids, got_ids):
         return 1.0
     got = set(got_ids)
     return sum(1 for i in expected_ids if i in got) / float(len(expected_ids))
+
+
+class IdCheck(object):
+    """Streaming comparison of the target's ids (fed one by one, e.g. from an export) with the source's.
+
+    Holds the source ids as a set and the ids seen so far; result() gives compare_ids' answer plus
+    the number of ids received and of ids received more than once.
+    """
+
+    def __init__(self, source_ids, limit=10):
+        self.source = set(source_ids)
+        self.seen = set()
+        self.received = 0
+        self.duplicates = 0
+        self.unexpected = []
+        self.unexpected_count = 0
+        self.limit = limit
+
+    def add(self, target_id):
+        self.received += 1
+        if target_id in self.seen:
+            self.duplicates += 1
+            return
+        self.seen.add(target_id)
+        if target_id not in self.source:
+            self.unexpected_count += 1
+            self.unexpected.append(target_id)
+
+    def result(self):
+        missing = sorted(self.source - self.seen)
+        return {"missing": missing[:self.limit], "missing_count": len(missing),
+                "unexpected": sorted(self.unexpected)[:self.limit], "unexpected_count": self.unexpected_count,
+                "received": self.received, "duplicates": self.duplicates}
 
 
 def compare_ids(source_ids, target_ids, limit=10):

@@ -4,11 +4,19 @@ import json
 
 import pytest
 
-ADMIN = "molecule-typesense-admin-key"
-SEARCH = "moleculeAeroWebSearchKey01"
-BACKEND = "moleculeAeroWebBackendKey1"
+ADMIN = SEARCH = BACKEND = STANDIN = None  # set by the keys fixture, from the encrypted test fixture
+
 API = "http://127.0.0.1:8108"
 DOCS = 20000  # standin_documents in molecule.yml
+
+
+@pytest.fixture(autouse=True, scope="module")
+def keys(molecule_secrets):
+    global ADMIN, SEARCH, BACKEND, STANDIN
+    ADMIN = molecule_secrets["typesense_api_key"]
+    SEARCH = molecule_secrets["typesense_search_key"]
+    BACKEND = molecule_secrets["typesense_backend_key"]
+    STANDIN = molecule_secrets["meilisearch_master_key"]
 
 
 def curl(host, path, key=None, method="GET", data=None):
@@ -54,7 +62,7 @@ def test_alias_points_at_the_migrated_collection_with_every_document(host):
     assert collection.startswith("candidatures__")
     status, body = curl(host, "/collections/candidatures", ADMIN)   # through the alias
     assert json.loads(body)["num_documents"] == DOCS
-    standin = host.check_output("curl -s --max-time 10 -H 'Authorization: Bearer molecule-meilisearch-standin-key' "
+    standin = host.check_output("curl -s --max-time 10 -H 'Authorization: Bearer " + STANDIN + "' "
                                 "http://127.0.0.1:7700/indexes/candidatures/stats")
     assert json.loads(standin)["numberOfDocuments"] == DOCS
 

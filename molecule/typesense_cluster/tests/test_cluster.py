@@ -9,7 +9,13 @@ import time
 
 import pytest
 
-KEY = "molecule-cluster-admin-key"
+KEY = None  # set by the key fixture, from the encrypted test fixture
+
+
+@pytest.fixture(autouse=True, scope="module")
+def key(molecule_secrets):
+    global KEY
+    KEY = molecule_secrets["typesense_cluster_api_key"]
 
 
 def nodes(host):

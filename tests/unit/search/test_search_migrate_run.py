@@ -60,8 +60,8 @@ class FakeTypesense(object):
                 out.append('{"success":true}')
         return "\n".join(out)
 
-    def export_ids(self, coll):
-        return list(self.colls[coll])
+    def iter_export_ids(self, coll):
+        return iter(list(self.colls[coll]))
 
     def search(self, coll, query, query_by, limit):
         words = query.lower().split()
