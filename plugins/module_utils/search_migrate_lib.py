@@ -105,15 +105,29 @@ class FieldTypes(object):
         self.order = []
 
     def add(self, doc):
-        types = self.types
+        types, memo = self.types, self._memo
         for key, value in doc.items():
             current = types.get(key, MISSING)
             if current is MISSING:
                 current = types[key] = None
                 self.order.append(key)
-            elif current is not None and SCALAR_TYPES.get(value.__class__) == current:
-                continue  # fast path: a scalar of the type already known (merging would change nothing)
+            if value is None or current == "object":
+                continue  # null changes nothing; object absorbs every other type
+            scalar = SCALAR_TYPES.get(value.__class__)
+            if scalar is not None:  # fast path for scalars: the merge of (known type, scalar type) is memoized
+                if scalar != current:
+                    merged = memo.get((current, scalar), MISSING)
+                    if merged is MISSING:
+                        merged = memo[(current, scalar)] = merge_field_type(current, scalar)
+                    types[key] = merged
+                continue
+            if value.__class__ is list and current is not None and current.endswith("[]"):
+                base = current[:-2]
+                if all(SCALAR_TYPES.get(item.__class__) == base for item in value):
+                    continue  # fast path: an array of the element type already known
             types[key] = merge_field_type(current, value_type(value))
+
+    _memo = {}
 
 
 def build_schema(name, settings, field_types, field_order, primary_key):
@@ -198,39 +212,80 @@ def build_synonyms(settings):
     return result
 
 
+class DocumentConverter(object):
+    """Converts Meilisearch documents to Typesense documents for one schema (see convert_document).
+
+    The per-field rules are resolved once, not once per document.
+    """
+
+    PLAIN, STRING, FLOAT, ARRAY, STRING_ARRAY, FLOAT_ARRAY = range(6)
+
+    def __init__(self, primary_key, schema_types):
+        self.primary_key = primary_key
+        self.plan = []
+        for fname, ftype in schema_types.items():
+            if ftype == "string":
+                kind = self.STRING
+            elif ftype == "float":
+                kind = self.FLOAT
+            elif ftype == "string[]":
+                kind = self.STRING_ARRAY
+            elif ftype == "float[]":
+                kind = self.FLOAT_ARRAY
+            elif ftype.endswith("[]"):
+                kind = self.ARRAY
+            else:
+                kind = self.PLAIN
+            self.plan.append((fname, kind))
+
+    def __call__(self, doc):
+        out = dict(doc)
+        out["id"] = str(doc[self.primary_key])
+        for fname, kind in self.plan:
+            value = out.get(fname)
+            if value is None:
+                out.pop(fname, None)
+            elif kind == self.PLAIN:
+                continue
+            elif kind == self.STRING:
+                if not isinstance(value, str):
+                    out[fname] = str(value)
+            elif kind == self.FLOAT:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    out[fname] = float(value)
+            else:
+                if not isinstance(value, list):
+                    value = out[fname] = [value]
+                if kind == self.STRING_ARRAY:
+                    out[fname] = [v if isinstance(v, str) else str(v) for v in value]
+                elif kind == self.FLOAT_ARRAY:
+                    out[fname] = [float(v) for v in value]
+        return out
+
+
 def convert_document(doc, primary_key, schema_types):
-    """The Typesense document of a Meilisearch document: id as string, declared types enforced."""
-    out = dict(doc)
-    out["id"] = str(doc[primary_key])
-    for fname, ftype in schema_types.items():
-        value = out.get(fname)
-        if value is None:
-            out.pop(fname, None)
-            continue
-        if ftype == "string" and not isinstance(value, str):
-            out[fname] = str(value)
-        elif ftype == "float" and isinstance(value, int) and not isinstance(value, bool):
-            out[fname] = float(value)
-        elif ftype.endswith("[]") and not isinstance(value, list):
-            out[fname] = [value]
-        if ftype == "string[]":
-            out[fname] = [v if isinstance(v, str) else str(v) for v in out[fname]]
-        elif ftype == "float[]":
-            out[fname] = [float(v) for v in out[fname]]
-    return out
+    """The Typesense document of a Meilisearch document: id as string, declared types enforced.
+
+    A null or missing declared field is left out; string fields get str(value); float fields get
+    float(int); array fields wrap a lone value; string[] and float[] convert their elements.
+    """
+    return DocumentConverter(primary_key, schema_types)(doc)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(obj):
     """Canonical JSON text (sorted keys, no spaces) used in fingerprints."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(obj)
 
 
 _JSONL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def document_line(doc, primary_key, schema_types):
-    """One line of the JSONL import: the converted document, compact (key order does not matter)."""
-    return _JSONL.encode(convert_document(doc, primary_key, schema_types))
+def document_line(doc, converter):
+    """One line of the JSONL import: the document converted by a DocumentConverter, compact JSON."""
+    return _JSONL.encode(converter(doc))
 
 
 class Fingerprint(object):
@@ -251,13 +306,12 @@ class Fingerprint(object):
 
     def add_canonical(self, text):
         """Add one document given as its canonical() text (computed once by the caller)."""
-        digest = hashlib.sha256(text.encode("utf-8")).digest()
-        self.total = (self.total + int.from_bytes(digest, "big")) % self.MOD
+        self.total += int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest(), "big")  # reduced in hexdigest
         self.count += 1
 
     def hexdigest(self, settings, primary_key):
         head = hashlib.sha256(canonical({"settings": settings, "primary_key": primary_key}).encode("utf-8"))
-        head.update(("%064x:%d" % (self.total, self.count)).encode("ascii"))
+        head.update(("%064x:%d" % (self.total % self.MOD, self.count)).encode("ascii"))
         return head.hexdigest()
 
 

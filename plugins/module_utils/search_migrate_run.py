@@ -15,6 +15,7 @@ while Typesense imports; the ids are checked while Typesense's export streams in
 
 import json
 import marshal
+import struct
 import tempfile
 import threading
 import time
@@ -31,7 +32,7 @@ except ImportError:  # pragma: no cover (python 2 is not supported)
     raise
 
 from ansible.module_utils.search_migrate_lib import (
-    DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical, check_import_lines,
+    DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical, check_import_lines,
     document_line, overlap, settings_subset, target_collection)
 
 
@@ -388,11 +389,11 @@ class SourceAnswers(object):
         got = {}
         for job in self.jobs:
             got.update(job.result())
-        return [got[q] if q in got else self.searcher.search(q, self.top_k, self.primary_key) for q in queries]
+        for query in queries:
+            if query not in got:
+                got[query] = self.searcher.search(query, self.top_k, self.primary_key)
+        return [got[q] for q in queries]
 
-    def wait(self):
-        for job in self.jobs:
-            job.thread.join()
 
 
 SPOOL_CHUNK = 1000
@@ -402,7 +403,8 @@ def read_source(source, primary_key, alias, spool, say, on_sample=None):
     """Read every document once: field types, fingerprint, ids, samples; the documents are spooled.
 
     The spool (a binary temporary file) holds the documents as they were read, in marshal chunks of
-    SPOOL_CHUNK documents (JSON values only: marshal reads them back several times faster than JSON).
+    SPOOL_CHUNK documents (JSON values only: marshal.loads reads them back several times faster than
+    json.loads).
     on_sample(samples, types), if given, is called each time a sample document is kept.
     Returns (FieldTypes, Fingerprint, source_ids, samples).
     """
@@ -419,7 +421,7 @@ def read_source(source, primary_key, alias, spool, say, on_sample=None):
             add_id(str(doc[primary_key]))
             keep(doc)
             if len(chunk) >= SPOOL_CHUNK:
-                marshal.dump(chunk, spool)
+                spool_chunk(spool, chunk)
                 del chunk[:]
             if n % 997 == 0 and len(samples) < 50:
                 samples.append(doc)
@@ -432,27 +434,37 @@ def read_source(source, primary_key, alias, spool, say, on_sample=None):
         if close is not None:
             close()  # stops the page prefetch when the read ends early
     if chunk:
-        marshal.dump(chunk, spool)
+        spool_chunk(spool, chunk)
     return types, finger, source_ids, samples
 
 
+def spool_chunk(spool, docs):
+    """Append a list of documents to the spool: 8-byte length, then marshal data."""
+    data = marshal.dumps(docs)
+    spool.write(struct.pack(">Q", len(data)))
+    spool.write(data)
+
+
 def spooled_documents(spool):
-    """The documents written by read_source, in the order they were read."""
+    """The documents written by read_source (spool_chunk), in the order they were read."""
     spool.seek(0)
     while True:
-        try:
-            chunk = marshal.load(spool)
-        except EOFError:
+        head = spool.read(8)
+        if not head:
             return
-        for doc in chunk:
+        size = struct.unpack(">Q", head)[0]
+        data = spool.read(size)
+        if len(head) != 8 or len(data) != size:
+            raise ValueError("the spool file is truncated")
+        for doc in marshal.loads(data):
             yield doc
 
 
 def jsonl_batches(docs, primary_key, schema_types, batch_size):
     """Typesense JSONL lines (document_line), in lists of batch_size."""
-    batch = []
+    batch, converter = [], DocumentConverter(primary_key, schema_types)
     for doc in docs:
-        batch.append(document_line(doc, primary_key, schema_types))
+        batch.append(document_line(doc, converter))
         if len(batch) >= batch_size:
             yield batch
             batch = []
@@ -546,13 +558,13 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
         if answers is not None and query_by:
             answers.start(queries)  # those not started during the read: fetched during the import
         if not up_to_date and not complete:
-            t0 = time.time()
             if existing is not None:
                 say("%s: dropping incomplete collection %s" % (alias, target))
                 typesense.drop(target)
             typesense.create(schema)
             for synonym in synonyms:
                 typesense.synonym(target, synonym)
+            t0 = time.time()
             schema_types = dict((f["name"], f["type"]) for f in schema["fields"])
             batches = jsonl_batches(spooled_documents(spool), primary_key, schema_types, batch_size)
             done, errors = import_batches(typesense, target, batches, count, alias, say)
@@ -567,7 +579,8 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
         if verify:
             t0 = time.time()
             say("%s: verifying %s (counts, every id, %d sample queries)" % (alias, target, len(queries)))
-            source_top = answers.results(queries) if answers is not None and query_by else None
+            # The export streams from Typesense while the last Meilisearch answers may still be coming.
+            source_top = (lambda: answers.results(queries)) if answers is not None and query_by else None
             result["verification"] = verify_collection(source, typesense, target, source_ids, primary_key, query_by,
                                                        queries, top_k, min_overlap, source_top=source_top)
             timings["verify"] = round(time.time() - t0, 2)
@@ -588,9 +601,9 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
         result["seconds"] = round(time.time() - started, 2)
         return result
     finally:
+        # Searches still running after an early return (check mode, refused documents, error) are
+        # not waited for: they only read from Meilisearch, in daemon threads, on their own connection.
         spool.close()
-        if answers is not None:
-            answers.wait()
 
 
 def verify_collection(source, typesense, collection, source_ids, primary_key, query_by, queries, top_k, min_overlap,
@@ -598,8 +611,9 @@ def verify_collection(source, typesense, collection, source_ids, primary_key, qu
     """Counts, ids and sample-query overlap between the source and a Typesense collection.
 
     Every id of the collection is streamed from Typesense's export and compared with the ids read
-    from the source (missing, unexpected, repeated). source_top, when given, holds the source's top
-    results for each query (fetched earlier); otherwise the source is queried here.
+    from the source (missing, unexpected, repeated). source_top, when given, is a callable returning
+    the source's top results for each query (fetched in the background); otherwise the source is
+    queried here.
     """
     info = typesense.collection(collection) or {}
     check = IdCheck(source_ids)
@@ -611,8 +625,8 @@ def verify_collection(source, typesense, collection, source_ids, primary_key, qu
     ok = (info.get("num_documents") == len(source_ids) and ids["received"] == len(source_ids)
           and ids["missing_count"] == 0 and ids["unexpected_count"] == 0 and ids["duplicates"] == 0)
     if source.searchable and query_by:
-        for n, query in enumerate(queries):
-            expected = source_top[n] if source_top is not None else source.search(query, top_k, primary_key)
+        tops = source_top() if source_top is not None else [source.search(q, top_k, primary_key) for q in queries]
+        for query, expected in zip(queries, tops):
             got = typesense.search(collection, query, query_by, top_k)
             share = overlap(expected, got)
             out["queries"].append({"q": query, "source_top": expected, "typesense_top": got, "overlap": round(share, 3)})

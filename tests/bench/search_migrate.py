@@ -29,8 +29,21 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import conftest  # noqa: E402,F401  (registers plugins/module_utils as ansible.module_utils.*)
-from ansible.module_utils.search_migrate_lib import document_line  # noqa: E402
+from ansible.module_utils.search_migrate_lib import DocumentConverter, document_line  # noqa: E402
 from ansible.module_utils.search_migrate_run import MeiliSource, Typesense, migrate  # noqa: E402
+
+
+def cpu_seconds(pid=None):
+    """CPU time (user + system) used so far by a process this bench started, or by the bench itself."""
+    if pid is None:
+        times = os.times()
+        return times[0] + times[1]
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def free_port():
@@ -63,6 +76,7 @@ def main():
     parser.add_argument("--meili-key", default="bench-master-key")
     args = parser.parse_args()
     procs, tmp = [], tempfile.mkdtemp(prefix="search-bench-")
+    ts_pid = meili_pid = None
     try:
         if not args.typesense_url:
             port = free_port()
@@ -71,6 +85,7 @@ def main():
                                            "--api-key", args.typesense_key, "--api-address", "127.0.0.1",
                                            "--api-port", str(port), "--peering-port", str(free_port())],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            ts_pid = procs[-1].pid
             args.typesense_url = "http://127.0.0.1:%d" % port
         if not args.meili_url:
             port = free_port()
@@ -78,6 +93,7 @@ def main():
                                            "--port", str(port), "--master-key", args.meili_key,
                                            "--generate", "candidatures:%d" % args.docs],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            meili_pid = procs[-1].pid
             args.meili_url = "http://127.0.0.1:%d" % port
         wait(args.typesense_url + "/health")
         wait(args.meili_url + "/health")
@@ -88,10 +104,14 @@ def main():
         for coll in ts.collections():
             if coll["name"].startswith(alias):
                 ts.drop(coll["name"])
-        t0 = time.time()
+        def cpu():
+            return [cpu_seconds(), cpu_seconds(ts_pid) if ts_pid else float("nan"),
+                    cpu_seconds(meili_pid) if meili_pid else float("nan")]
+
+        c0, t0 = cpu(), time.time()
         first = migrate(source, ts, alias, batch_size=args.batch_size,
                         progress=lambda m: print("  progress: " + m, flush=True))
-        total1 = time.time() - t0
+        total1, cpu1 = time.time() - t0, [b - a for a, b in zip(c0, cpu())]
         t0 = time.time()
         second = migrate(source, ts, alias, batch_size=args.batch_size)
         total2 = time.time() - t0
@@ -99,12 +119,13 @@ def main():
         # into Typesense; the lines are prepared before the clock starts.
         schema = dict(first["schema"], name=alias + "_bulk_baseline")
         types = dict((f["name"], f["type"]) for f in schema["fields"])
-        lines = [document_line(d, first["primary_key"], types) for d in source.documents()]
+        converter = DocumentConverter(first["primary_key"], types)
+        lines = [document_line(d, converter) for d in source.documents()]
         ts.create(schema)
-        t0 = time.time()
+        c0, t0 = cpu(), time.time()
         for start in range(0, len(lines), args.batch_size):
             ts.import_jsonl(schema["name"], "\n".join(lines[start:start + args.batch_size]))
-        bulk = time.time() - t0
+        bulk, cpu_bulk = time.time() - t0, [b - a for a, b in zip(c0, cpu())]
         ts.drop(schema["name"])
         n = first["source_documents"]
         import_rate = n / first["import_seconds"]
@@ -124,6 +145,8 @@ def main():
                                                        for k in ("read", "import", "verify", "publish")
                                                        if k in run["timings"])))
         print("second run: changed=%s, imported=%d, %.1f s" % (second["changed"], second["imported"], total2))
+        print("CPU seconds, first run: migration %.1f, Typesense %.1f, Meilisearch stand-in %.1f; "
+              "bulk import: client %.1f, Typesense %.1f" % tuple(cpu1 + cpu_bulk[:2]))
         print("load average (1, 5, 15 min) at the start: %s, at the end: %s"
               % (" ".join("%.1f" % x for x in load_start), " ".join("%.1f" % x for x in os.getloadavg())))
         print("unsupported settings: %s" % json.dumps(first["unsupported"], ensure_ascii=False))

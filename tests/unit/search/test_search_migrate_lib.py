@@ -2,13 +2,14 @@
 
 import io
 import json
+import random
 import tarfile
 
 import pytest
 
 from ansible.module_utils.search_migrate_lib import (
-    DumpReader, FieldTypes, Fingerprint, build_schema, build_synonyms, check_import_lines, compare_ids,
-    convert_document, merge_field_type, overlap, target_collection, value_type)
+    DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, check_import_lines,
+    compare_ids, convert_document, document_line, merge_field_type, overlap, target_collection, value_type)
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -139,3 +140,75 @@ def test_dump_reader(tmp_path):
     assert list(reader.documents()) == DOCS
     with pytest.raises(ValueError):
         DumpReader(str(path), "other").info()
+
+
+def reference_convert(doc, primary_key, schema_types):
+    """The conversion rules written plainly (the first implementation), to check DocumentConverter against."""
+    out = dict(doc)
+    out["id"] = str(doc[primary_key])
+    for fname, ftype in schema_types.items():
+        value = out.get(fname)
+        if value is None:
+            out.pop(fname, None)
+            continue
+        if ftype == "string" and not isinstance(value, str):
+            out[fname] = str(value)
+        elif ftype == "float" and isinstance(value, int) and not isinstance(value, bool):
+            out[fname] = float(value)
+        elif ftype.endswith("[]") and not isinstance(value, list):
+            out[fname] = [value]
+        if ftype == "string[]":
+            out[fname] = [v if isinstance(v, str) else str(v) for v in out[fname]]
+        elif ftype == "float[]":
+            out[fname] = [float(v) for v in out[fname]]
+    return out
+
+
+VALUES = [None, 0, 7, 2.5, True, False, "s", "é", [1], [1.5, 2], ["a", 3], [True], [], [None], {"a": 1},
+          [{"a": 1}], [1, "a"]]
+TYPES = ["string", "int64", "float", "bool", "string[]", "int64[]", "float[]", "bool[]"]
+
+
+def random_docs(rng, count):
+    return [dict([("pk", n)] + [(k, rng.choice(VALUES)) for k in rng.sample("abcdef", rng.randint(0, 6))])
+            for n in range(count)]
+
+
+def test_document_converter_follows_the_rules_and_document_line_is_json():
+    rng = random.Random(7)
+    for _ in range(200):
+        schema_types = dict((k, rng.choice(TYPES)) for k in rng.sample("abcdefg", rng.randint(0, 7)))
+        converter = DocumentConverter("pk", schema_types)
+        for doc in random_docs(rng, 10):
+            try:
+                expected = reference_convert(doc, "pk", schema_types)
+            except (TypeError, ValueError) as exc:   # e.g. float("s"): a schema never declares that
+                with pytest.raises(type(exc)):
+                    converter(doc)
+                continue
+            assert converter(doc) == expected
+            assert convert_document(doc, "pk", schema_types) == expected
+            assert json.loads(document_line(doc, converter)) == json.loads(json.dumps(expected))
+
+
+def test_field_types_fast_paths_give_the_plain_merge():
+    rng = random.Random(11)
+    for _ in range(500):
+        docs = random_docs(rng, rng.randint(1, 15))
+        fast = types_of(docs)
+        plain, order = {}, []
+        for doc in docs:
+            for key, value in doc.items():
+                if key not in plain:
+                    plain[key] = None
+                    order.append(key)
+                plain[key] = merge_field_type(plain[key], value_type(value))
+        assert fast.types == plain and fast.order == order
+
+
+def test_id_check_streams_and_reports_missing_unexpected_repeated():
+    check = IdCheck(["1", "2", "3", "4"], limit=1)
+    for target_id in ["2", "9", "3", "2", "8"]:
+        check.add(target_id)
+    assert check.result() == {"missing": ["1"], "missing_count": 2, "unexpected": ["8"], "unexpected_count": 2,
+                              "received": 5, "duplicates": 1}

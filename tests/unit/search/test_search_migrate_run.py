@@ -118,3 +118,223 @@ def test_refused_line_fails_and_leaves_the_alias():
 def test_auto_queries_take_the_wordiest_searchable_field():
     docs = [{"a": "one", "b": "two three four five six"}, {"a": ["x", "y"], "b": None}]
     assert auto_queries(docs, ["a", "b"], words=3) == ["two three four", "x y"]
+
+
+# --- pipeline, streaming verification, consistency of the read -------------------------------------------
+
+import http.server  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+
+import pytest  # noqa: E402
+
+from ansible.module_utils.search_migrate_lib import Fingerprint  # noqa: E402
+from ansible.module_utils.search_migrate_run import (  # noqa: E402
+    Http, Prefetch, SourceAnswers, Typesense, import_batches, read_source, spooled_documents)
+
+
+def test_prefetch_keeps_order_and_raises_the_producers_error():
+    def produce():
+        yield 1
+        yield 2
+        raise RuntimeError("page 3 failed")
+
+    got = []
+    with pytest.raises(RuntimeError, match="page 3"):
+        with Prefetch(produce(), depth=1) as items:
+            for item in items:
+                got.append(item)
+    assert got == [1, 2]
+
+
+def test_prefetch_close_stops_an_endless_producer():
+    def endless():
+        n = 0
+        while True:
+            n += 1
+            yield n
+
+    prefetch = Prefetch(endless(), depth=2)
+    first = []
+    for item in prefetch:
+        first.append(item)
+        if len(first) == 3:
+            break
+    prefetch.close()
+    assert first == [1, 2, 3] and not prefetch.thread.is_alive()
+
+
+def test_read_source_spools_every_document_and_fingerprints_them():
+    docs = [{"cid": n, "titre": "t %d" % n, "n": n * 1.5, "tags": ["a", "b"], "o": {"x": [n]}} for n in range(2500)]
+    samples_seen = []
+    with tempfile.TemporaryFile(mode="w+b") as spool:
+        types, finger, ids, samples = read_source(FakeSource(docs), "cid", "a", spool, lambda m: None,
+                                                  on_sample=lambda s, t: samples_seen.append(len(s)))
+        assert list(spooled_documents(spool)) == docs   # 3 chunks of SPOOL_CHUNK, then the rest
+    reference = Fingerprint()
+    for doc in docs:
+        reference.add(doc)
+    assert finger.hexdigest({}, "cid") == reference.hexdigest({}, "cid")
+    assert ids == [str(n) for n in range(2500)]
+    assert types.types == {"cid": "int64", "titre": "string", "n": "float", "tags": "string[]", "o": "object"}
+    assert [d["cid"] for d in samples] == [0, 997, 1994] and samples_seen == [1, 2, 3]
+
+
+def test_read_source_refuses_a_document_without_primary_key():
+    with tempfile.TemporaryFile(mode="w+b") as spool:
+        with pytest.raises(ValueError, match="no primary key"):
+            read_source(FakeSource([{"cid": 1}, {"x": 2}]), "cid", "a", spool, lambda m: None)
+
+
+class ChangingSource(FakeSource):
+    """A source whose snapshot (updatedAt, numberOfDocuments) moves during the read."""
+
+    def __init__(self, docs, snapshots):
+        FakeSource.__init__(self, docs)
+        self.snapshots = list(snapshots)
+
+    def snapshot(self):
+        return self.snapshots.pop(0)
+
+
+def test_a_source_written_during_the_read_stops_the_run_before_any_write():
+    ts = FakeTypesense()
+    before = {"updatedAt": "t1", "numberOfDocuments": 25}
+    with pytest.raises(ValueError, match="changed while it was read"):
+        migrate(ChangingSource(DOCS, [before, dict(before, updatedAt="t2")]), ts, "cand")
+    with pytest.raises(ValueError, match="changed while it was read"):   # same snapshot, but 24 documents read
+        migrate(ChangingSource(DOCS[:-1], [before, before]), ts, "cand")
+    assert ts.calls == [] and ts.colls == {}
+    result = migrate(ChangingSource(DOCS, [before, before]), ts, "cand")
+    assert result["verification"]["ok"] and ts.aliases["cand"] == result["collection"]
+
+
+class CountingSource(FakeSource):
+    def __init__(self, docs):
+        FakeSource.__init__(self, docs)
+        self.asked, self.lock = [], threading.Lock()
+
+    def search(self, query, limit, pk):
+        with self.lock:
+            self.asked.append(query)
+        return FakeSource.search(self, query, limit, pk)
+
+
+def test_sample_queries_are_asked_once_each_and_compared():
+    docs = [{"cid": n, "titre": "poste numero %d %s" % (n, "php" if n % 2 else "vue")} for n in range(1, 6001)]
+    source = CountingSource(docs)
+    result = migrate(source, FakeTypesense(), "cand", batch_size=1000)
+    queries = [q["q"] for q in result["verification"]["queries"]]
+    assert len(queries) == 5 and sorted(source.asked) == sorted(queries)   # started during the read, asked once
+    assert all(q["source_top"] == q["typesense_top"] for q in result["verification"]["queries"])
+    given = CountingSource(docs)
+    migrate(given, FakeTypesense(), "cand", sample_queries=["php", "vue", "php"])
+    assert sorted(given.asked) == ["php", "vue"]
+
+
+def test_source_answers_asks_late_queries_itself():
+    source = CountingSource(DOCS)
+    answers = SourceAnswers(source, 3, "cid")
+    answers.start(["php"])
+    answers.start(["php", "vue"])
+    assert answers.results(["vue", "poste 1", "php"]) == [["2", "4", "6"], ["1", "10", "11"], ["1", "3", "5"]]
+    assert sorted(source.asked) == ["php", "poste 1", "vue"]
+
+
+class TamperedTypesense(FakeTypesense):
+    """Exports ids that differ from what was imported."""
+
+    def __init__(self, export):
+        FakeTypesense.__init__(self)
+        self.export = export
+
+    def iter_export_ids(self, coll):
+        return iter(self.export(list(self.colls[coll])))
+
+
+@pytest.mark.parametrize("export,field", [
+    (lambda ids: ids[:-1], "missing_count"),
+    (lambda ids: ids + ["999"], "unexpected_count"),
+    (lambda ids: ids + ids[:1], "duplicates"),
+])
+def test_verification_fails_when_the_export_differs(export, field):
+    ts = TamperedTypesense(export)
+    result = migrate(FakeSource(DOCS), ts, "cand")
+    assert result["failed"] and not result["verification"]["ok"]
+    assert result["verification"]["ids"][field] == 1
+    assert "cand" not in ts.aliases
+
+
+def test_import_batches_flags_a_short_answer():
+    class Short(object):
+        def import_jsonl(self, coll, text):
+            return '{"success":true}'
+
+    done, errors = import_batches(Short(), "c", iter([["{}", "{}"], ["{}"]]), 3, "a", lambda m: None)
+    assert done == 3 and errors == [{"line": 0, "error": "answer has 1 lines for 2 documents"}]
+
+
+class ExportHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive, chunked answer like Typesense's export
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if self.path.startswith("/collections/c/documents/export"):
+            assert "include_fields=id" in self.path
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            body = "\n".join('{"id":"%d"}' % n for n in range(5000)).encode()
+            for start in range(0, len(body), 777):     # chunks that cut lines anywhere
+                part = body[start:start + 777]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            data = b'{"name":"c","num_documents":5000}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+
+def test_export_ids_stream_over_a_kept_alive_connection():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ExportHandler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.daemon = True
+    thread.start()
+    try:
+        ts = Typesense("http://127.0.0.1:%d" % server.server_address[1], "key")
+        assert list(ts.iter_export_ids("c")) == [str(n) for n in range(5000)]
+        conn = ts.http.conn
+        assert ts.collection("c")["num_documents"] == 5000 and ts.http.conn is conn   # same connection
+        lines = ts.http.lines("GET", "/collections/c/documents/export", params={"include_fields": "id"})
+        assert next(lines) == b'{"id":"0"}'
+        lines.close()                                   # abandoned: the connection is dropped, not reused
+        assert ts.http.conn is None
+        assert ts.export_ids("c")[-1] == "4999"
+        ts.http.conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_lines_raises_on_an_error_status():
+    class NotFound(ExportHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"no")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.daemon = True
+    thread.start()
+    try:
+        with pytest.raises(Exception, match="HTTP 404"):
+            list(Http("http://127.0.0.1:%d" % server.server_address[1], {}).lines("GET", "/x"))
+    finally:
+        server.shutdown()
+        server.server_close()
