@@ -10,20 +10,18 @@ Typesense endpoints used: /collections, /collections/{c}/documents/import, .../e
 The run is a pipeline (threads, bounded queues): the next Meilisearch page is fetched while the
 current one is fingerprinted and spooled; the next JSONL batch is converted while Typesense imports
 the current one; Meilisearch's answers to the sample queries are fetched, on their own connection,
-while Typesense imports; the ids are checked while Typesense's export streams in.
+while Typesense imports; the ids are checked while Typesense's export streams in. The import itself waits for the end of the read: the schema
+and the collection's name (the fingerprint) depend on every document, and a run over an unchanged
+index must write nothing.
 """
 
 import json
 import marshal
+import queue
 import struct
 import tempfile
 import threading
 import time
-
-try:
-    import queue
-except ImportError:  # pragma: no cover (python 2 is not supported)
-    raise
 
 try:
     from urllib.parse import quote, urlencode, urlsplit
@@ -32,8 +30,8 @@ except ImportError:  # pragma: no cover (python 2 is not supported)
     raise
 
 from ansible.module_utils.search_migrate_lib import (
-    DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical, check_import_lines,
-    document_line, overlap, settings_subset, target_collection)
+    DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical,
+    check_import_lines, document_line, overlap, settings_subset, target_collection)
 
 
 class SearchHTTPError(Exception):
@@ -228,9 +226,9 @@ class MeiliSource(object):
         pages skip or repeat documents) changes one of them, and the run stops.
         """
         index = self.http.request("GET", "/indexes/%s" % quote(self.uid))
-        if index is None:
-            raise ValueError("Meilisearch has no index %s" % self.uid)
         page = self.http.request("GET", "/indexes/%s/documents" % quote(self.uid), params={"offset": 0, "limit": 1})
+        if index is None or page is None:
+            raise ValueError("Meilisearch has no index %s" % self.uid)
         return {"updatedAt": index.get("updatedAt"), "numberOfDocuments": page.get("total")}
 
     def info(self):
@@ -361,9 +359,8 @@ def auto_queries(samples, query_by, count=5, words=4):
 class SourceAnswers(object):
     """Meilisearch's top results for the sample queries, fetched in the background on its own connection.
 
-    start() may be called as soon as some queries are known (even during the read) and again later;
-    each call fetches, after the previous ones, the queries not asked yet. results() waits for them and
-    asks the source, in the caller's thread, any query that was not started.
+    Each start() fetches, after the previous ones, the queries not asked yet. results() waits for
+    them and asks the source, in the caller's thread, any query that was not started.
     """
 
     def __init__(self, source, top_k, primary_key):
@@ -399,13 +396,12 @@ class SourceAnswers(object):
 SPOOL_CHUNK = 1000
 
 
-def read_source(source, primary_key, alias, spool, say, on_sample=None):
+def read_source(source, primary_key, alias, spool, say):
     """Read every document once: field types, fingerprint, ids, samples; the documents are spooled.
 
     The spool (a binary temporary file) holds the documents as they were read, in marshal chunks of
     SPOOL_CHUNK documents (JSON values only: marshal.loads reads them back several times faster than
     json.loads).
-    on_sample(samples, types), if given, is called each time a sample document is kept.
     Returns (FieldTypes, Fingerprint, source_ids, samples).
     """
     types, finger = FieldTypes(), Fingerprint()
@@ -425,8 +421,6 @@ def read_source(source, primary_key, alias, spool, say, on_sample=None):
                 del chunk[:]
             if n % 997 == 0 and len(samples) < 50:
                 samples.append(doc)
-                if on_sample is not None:
-                    on_sample(samples, types)
             if (n + 1) % 20000 == 0:
                 say("%s: read %d documents" % (alias, n + 1))
     finally:
@@ -483,7 +477,8 @@ def import_batches(typesense, collection, batches, count, alias, say):
             answer = typesense.import_jsonl(collection, "\n".join(lines))
             ok, errs = check_import_lines(answer, done)
             if ok + len(errs) != len(lines):
-                errs.append({"line": done, "error": "answer has %d lines for %d documents" % (ok + len(errs), len(lines))})
+                errs.append({"line": done,
+                             "error": "answer has %d lines for %d documents" % (ok + len(errs), len(lines))})
             errors.extend(errs)
             done += len(lines)
             say("%s: imported %d/%d documents (%.0f docs/s)" % (alias, done, count, done / max(time.time() - t0, 1e-6)))
@@ -501,10 +496,9 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
 
     The source is read once (its snapshot, updatedAt and number of documents, must be the same
     before and after the read); the schema and the collection name depend on every document, so
-    the import starts when the read ends. Meilisearch's answers to the sample queries are fetched
-    in the background as soon as the queries are known: given queries at once, automatic ones as
-    soon as the documents read so far give them (the final queries are computed again after the
-    read; any that differs is asked then). Nothing is written to Typesense before the read ends.
+    the import starts when the read ends, and nothing is written to Typesense before. Meilisearch's
+    answers to the sample queries are fetched in the background while Typesense imports; the ids
+    are compared while Typesense's export streams in.
     """
     started = time.time()
     say = progress or (lambda msg: None)
@@ -512,24 +506,14 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
     snapshot = getattr(source, "snapshot", lambda: None)
     before_read = snapshot()
     spool = tempfile.TemporaryFile(mode="w+b")
-    answers = SourceAnswers(source, top_k, primary_key) if verify and source.searchable else None
-    on_sample = None
-    if answers is not None and sample_queries:
-        answers.start(sample_queries)
-    elif answers is not None:
-        def on_sample(samples, types):
-            if not answers.jobs:
-                early_query_by = build_schema("-", settings, types.types, types.order, primary_key)[1]
-                early = auto_queries(samples, early_query_by, sample_count)
-                if len(early) >= sample_count:
-                    answers.start(early)
     try:
-        types, finger, source_ids, samples = read_source(source, primary_key, alias, spool, say, on_sample)
+        types, finger, source_ids, samples = read_source(source, primary_key, alias, spool, say)
         count = len(source_ids)
         after_read = snapshot()
         if before_read != after_read or (after_read is not None and after_read.get("numberOfDocuments") != count):
             raise ValueError("index %s changed while it was read (before %s, after %s, %d documents read); "
-                             "nothing was written, run again" % (getattr(source, "uid", "?"), before_read, after_read, count))
+                             "nothing was written, run again"
+                             % (getattr(source, "uid", "?"), before_read, after_read, count))
         timings = {"read": round(time.time() - started, 2)}
         fingerprint = finger.hexdigest(settings_subset(settings), primary_key)
         target = target_collection(alias, fingerprint)
@@ -555,8 +539,12 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
             result["would_import"] = count
             return result
         queries = sample_queries or auto_queries(samples, query_by, sample_count)
-        if answers is not None and query_by:
-            answers.start(queries)  # those not started during the read: fetched during the import
+        answers = None
+        if verify and source.searchable and query_by and queries:
+            # Meilisearch's answers do not depend on Typesense: asked now, on their own connection, while
+            # Typesense imports (not during the read: Meilisearch would serve pages and searches at once).
+            answers = SourceAnswers(source, top_k, primary_key)
+            answers.start(queries)
         if not up_to_date and not complete:
             if existing is not None:
                 say("%s: dropping incomplete collection %s" % (alias, target))
@@ -580,7 +568,7 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
             t0 = time.time()
             say("%s: verifying %s (counts, every id, %d sample queries)" % (alias, target, len(queries)))
             # The export streams from Typesense while the last Meilisearch answers may still be coming.
-            source_top = (lambda: answers.results(queries)) if answers is not None and query_by else None
+            source_top = (lambda: answers.results(queries)) if answers is not None else None
             result["verification"] = verify_collection(source, typesense, target, source_ids, primary_key, query_by,
                                                        queries, top_k, min_overlap, source_top=source_top)
             timings["verify"] = round(time.time() - t0, 2)
@@ -601,8 +589,8 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
         result["seconds"] = round(time.time() - started, 2)
         return result
     finally:
-        # Searches still running after an early return (check mode, refused documents, error) are
-        # not waited for: they only read from Meilisearch, in daemon threads, on their own connection.
+        # Searches still running after an early return (refused documents, error) are not waited
+        # for: they only read from Meilisearch, in daemon threads, on their own connection.
         spool.close()
 
 

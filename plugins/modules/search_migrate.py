@@ -12,11 +12,19 @@ module: search_migrate
 short_description: Migrate a Meilisearch index to a Typesense collection published through an alias
 description:
   - Reads the settings and every document of one Meilisearch index, in pages, through Meilisearch's
-    documented API (or from a Meilisearch dump file, tar.gz).
+    documented API (or from a Meilisearch dump file, tar.gz). The index's C(updatedAt) and number of
+    documents are taken before and after the read; if they differ (the index was written meanwhile), or
+    the number of documents read differs, the run fails before writing anything (run it again).
   - Creates a Typesense collection named C(<alias>__<fingerprint>) from the index settings (mapping rules in
     docs/search.md), imports the documents in JSONL batches checking every answer line, verifies that
-    the counts and ids are equal and that sample queries return overlapping top results, then points
+    the counts are equal, that the ids exported by Typesense are exactly the ids read (none missing,
+    unexpected or repeated) and that sample queries return overlapping top results, then points
     the alias at the new collection (atomic switch) and drops older versions except the previous one.
+  - Pipelined (threads, bounded queues) - the next page is fetched while the current one is processed,
+    the next JSONL batch is prepared while Typesense imports the current one, Meilisearch's answers to the
+    sample queries are fetched (own connection) while Typesense imports, and the ids are compared while
+    Typesense's export streams in. The import starts only when the read is complete, because the
+    schema and the collection name depend on every document.
   - The fingerprint covers the documents and the settings, so a second run over an unchanged source is a
     no-op. Progress lines go to O(progress_file) when it is set.
   - Runs where both HTTP APIs are reachable; it needs only python3's standard library.
@@ -168,13 +176,24 @@ unsupported:
   returned: always
   type: list
 verification:
-  description: Counts, id differences and per-query overlaps.
+  description:
+    - Counts (C(source_count), C(target_count), C(exported)), id differences (C(ids) - C(missing), C(unexpected)
+      with their counts, C(received), C(duplicates)) and per-query overlaps (C(queries)); C(ok) is the verdict.
   returned: when verified
   type: dict
 deleted_collections:
   description: Old versions dropped after the switch.
   returned: always
   type: list
+timings:
+  description: Seconds spent in each phase that ran (read, import, verify, publish).
+  returned: always
+  type: dict
+  sample: {"read": 6.1, "import": 24.0, "verify": 2.2, "publish": 0.1}
+seconds:
+  description: Seconds of the whole run.
+  returned: unless the run stopped early (check mode with a change, refused documents, failed verification)
+  type: float
 """
 
 import traceback

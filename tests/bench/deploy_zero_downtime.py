@@ -9,6 +9,8 @@ failed requests (non-2xx or connection errors) and p50/p99 latency. Never assert
 Needs the scenario up: `molecule converge -s deploy` (then `molecule destroy -s deploy`).
 Usage: python3 tests/bench/deploy_zero_downtime.py [REF]   (default: alternates v2 / main)
 Environment: RATE (20), MAX_SECONDS (120), CONTAINER (mol-deploy-web).
+DEPLOY_LAB=1: the same against the lab instead (bash scripts/lab.sh up): site aeroweb on whc over
+HTTPS (its Pebble certificate), RATE 15 by default (the lab's per-client limit is 20 r/s).
 """
 
 import glob
@@ -18,16 +20,21 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RATE = int(os.environ.get("RATE", "20"))
+LAB = os.environ.get("DEPLOY_LAB") == "1"
+RATE = int(os.environ.get("RATE", "15" if LAB else "20"))
 MAX_SECONDS = int(os.environ.get("MAX_SECONDS", "120"))
-CONTAINER = os.environ.get("CONTAINER", "mol-deploy-web")
+CONTAINER = os.environ.get("CONTAINER", "lab-whc" if LAB else "mol-deploy-web")
+SITE = "aeroweb" if LAB else "demo"
+DOMAIN = SITE + ".lab.test"
+URL = (f"--resolve {DOMAIN}:443:127.0.0.1 -k https://{DOMAIN}/" if LAB
+       else f"-H 'Host: {DOMAIN}' http://127.0.0.1/")
 
 # The load runs inside the web container (loopback only), bounded in count and time; it writes
 # one line per request: "<http_code> <seconds>".
 LOAD = r"""
 end=$(( $(date +%s) + {max_s} )); n=0
 while [ -e /tmp/bench-run ] && [ $(date +%s) -lt $end ] && [ $n -lt {max_n} ]; do
-  curl -s -o /dev/null -m 5 -w '%{{http_code}} %{{time_total}}\n' -H 'Host: demo.lab.test' http://127.0.0.1/ &
+  curl -s -o /dev/null -m 5 -w '%{{http_code}} %{{time_total}}\n' {url} &
   n=$((n+1)); sleep {gap}
 done; wait
 """
@@ -39,17 +46,18 @@ def podman(*args, **kw):
 
 
 def current_ref():
-    out = podman("exec", CONTAINER, "cat", "/srv/www/demo/current/config/testapp.php", capture_output=True).stdout
+    out = podman("exec", CONTAINER, "cat", f"/srv/www/{SITE}/current/config/testapp.php", capture_output=True).stdout
     return "v2" if "'v2'" in out else "main"
 
 
 def main():
     ref = sys.argv[1] if len(sys.argv) > 1 else ("main" if current_ref() == "v2" else "v2")
-    inventory = sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.deploy/inventory")))
+    inventory = ([os.path.join(ROOT, "inventories", "lab")] if LAB
+                 else sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.deploy/inventory"))))
     if not inventory:
         sys.exit("Molecule scenario 'deploy' is not up: molecule converge -s deploy")
     podman("exec", CONTAINER, "touch", "/tmp/bench-run", check=True)
-    script = LOAD.format(max_s=MAX_SECONDS, max_n=RATE * MAX_SECONDS, gap=1.0 / RATE)
+    script = LOAD.format(max_s=MAX_SECONDS, max_n=RATE * MAX_SECONDS, gap=1.0 / RATE, url=URL)
     load = podman("exec", CONTAINER, "sh", "-c", script, stdout=subprocess.PIPE)
     time.sleep(2)
     env = dict(os.environ, ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
@@ -57,7 +65,7 @@ def main():
     started = time.monotonic()
     deploy = subprocess.run(
         [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory[-1],
-         os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", "site=demo", "-e", f"ref={ref}"],
+         os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", f"site={SITE}", "-e", f"ref={ref}"],
         env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=MAX_SECONDS + 600)
     deploy_s = time.monotonic() - started
     time.sleep(2)
