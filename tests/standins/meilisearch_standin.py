@@ -27,6 +27,7 @@ Data: --generate UID:COUNT builds a deterministic "banque de candidatures" index
 """
 
 import argparse
+import bisect
 import json
 import random
 import re
@@ -114,35 +115,48 @@ class Index(object):
             attrs = sorted(set(k for d in self.docs[:100] for k in d))
         return attrs
 
-    def tokens(self):
+    def postings(self):
+        """Per searchable attribute (in rank order): token -> sorted doc numbers, and the sorted
+        tokens (for the last word's prefix). Built once, like Meilisearch indexes at ingestion."""
         with self.lock:
             if self._tokens is None:
                 attrs = self.searchable()
-                self._tokens = []
-                for doc in self.docs:
-                    per_attr = []
-                    for attr in attrs:
+                postings = [dict() for _ in attrs]
+                for n, doc in enumerate(self.docs):
+                    for rank, attr in enumerate(attrs):
                         value = doc.get(attr)
+                        if value is None:
+                            continue
                         if isinstance(value, list):
                             value = " ".join(str(v) for v in value)
-                        per_attr.append(set(normalize(value)) if value is not None else set())
-                    self._tokens.append(per_attr)
+                        for token in set(normalize(value)):
+                            postings[rank].setdefault(token, []).append(n)
+                self._tokens = [(table, sorted(table)) for table in postings]
             return self._tokens
 
     def search(self, q, limit):
         words = normalize(q)
-        hits = []
-        for n, per_attr in enumerate(self.tokens()):
-            if not words:
-                hits.append((0, n))
-                continue
-            for rank, toks in enumerate(per_attr):
-                full = all(w in toks for w in words[:-1])
-                last = words[-1] in toks or any(t.startswith(words[-1]) for t in toks)
-                if full and last:
-                    hits.append((rank, n))
+        if not words:
+            return self.docs[:limit], len(self.docs)
+        best = {}  # doc number -> rank of the first attribute holding every word
+        for rank, (table, vocabulary_sorted) in enumerate(self.postings()):
+            docs = None
+            for word in words[:-1]:
+                found = set(table.get(word, ()))
+                docs = found if docs is None else docs & found
+                if not docs:
                     break
-        hits.sort()
+            if docs is not None and not docs:
+                continue
+            last, prefixed = words[-1], set()
+            i = bisect.bisect_left(vocabulary_sorted, last)
+            while i < len(vocabulary_sorted) and vocabulary_sorted[i].startswith(last):
+                prefixed.update(table[vocabulary_sorted[i]])
+                i += 1
+            docs = prefixed if docs is None else docs & prefixed
+            for n in docs:
+                best.setdefault(n, rank)
+        hits = sorted((rank, n) for n, rank in best.items())
         return [self.docs[n] for _, n in hits[:limit]], len(hits)
 
 
@@ -248,6 +262,8 @@ def main(argv=None):
         pk = spec.split(":")[2] if spec.count(":") >= 2 else "id"
         with open(path) as handle:
             indexes[uid] = Index(uid, [json.loads(line) for line in handle if line.strip()], pk, settings)
+    for index in indexes.values():  # Meilisearch indexes documents when they are added
+        index.postings()
     Handler.indexes = indexes
     Handler.master_key = args.master_key
     server = ThreadingHTTPServer((args.bind, args.port), Handler)
