@@ -364,6 +364,11 @@ def site_placeholders(site):
     return found
 
 
+def without_placeholders(sites):
+    """Return the sites (a dict keyed by name) whose repo, branch and domains hold no placeholder."""
+    return {name: site for name, site in (sites or {}).items() if not site_placeholders(site)}
+
+
 def sites_for_host(sites, host, include_retired=False):
     """Return the sites (already through site_defaults) that `host` serves, keyed by name."""
     return {
@@ -436,6 +441,7 @@ class FilterModule:
             "site_defaults": site_defaults,
             "datamodel_errors": datamodel_errors,
             "site_placeholders": site_placeholders,
+            "without_placeholders": without_placeholders,
             "sites_for_host": sites_for_host,
             "databases_for_host": databases_for_host,
             "site_addresses": site_addresses,

@@ -9,6 +9,8 @@
 # testssl run per site, each bounded by a timeout.
 #
 # Usage: bash tests/bench/testssl_lab.sh [SITE ...]    (about 3-4 minutes per site)
+#   TESTSSL_IP=<address> TESTSSL_DOMAIN=<name> bash tests/bench/testssl_lab.sh   one server given by
+#   hand instead, e.g. the web scenario's nginx (molecule converge -s web; alpha.lab.test on mol-web).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -37,8 +39,13 @@ PY
 }
 
 status=0
+if [ -n "${TESTSSL_IP:-}" ]; then set -- "${TESTSSL_DOMAIN:?TESTSSL_DOMAIN is needed with TESTSSL_IP}"; fi
 for site in "$@"; do
-  read -r domain ip server < <(where "$site")
+  if [ -n "${TESTSSL_IP:-}" ]; then
+    domain=$site ip=$TESTSSL_IP server="given by hand"
+  else
+    read -r domain ip server < <(where "$site")
+  fi
   json="$RESULTS/testssl-$site-$STAMP.json"
   log="$RESULTS/testssl-$site-$STAMP.log"
   echo "== $site: https://$domain/ on $ip ($server)"

@@ -274,3 +274,10 @@ def test_site_database_for_the_env():
     assert datamodel.site_database("site", {"databases": ["pg", "app"]}, dbs, hostvars, "web_01")["host"] == "10.0.0.5"
     assert datamodel.site_database("site", {"databases": []}, dbs, hostvars, "whc") == {}
     assert datamodel.site_database("site", {"databases": ["missing"]}, dbs, hostvars, "whc") == {}
+
+
+def test_without_placeholders_keeps_only_ready_sites():
+    sites = {"ready": {"repo": "git://x/y.git", "branch": "main", "domains": ["a.test"]},
+             "repo": {"repo": "TO-CONFIRM: repository", "branch": "main", "domains": ["b.test"]},
+             "domain": {"repo": "git://x/y.git", "branch": "main", "domains": ["c.to-confirm.invalid"]}}
+    assert list(datamodel.without_placeholders(sites)) == ["ready"]
