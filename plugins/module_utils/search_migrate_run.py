@@ -59,6 +59,20 @@ class Http(object):
         cls = httplib.HTTPSConnection if self.scheme == "https" else httplib.HTTPConnection
         self.conn = cls(self.host, self.port, timeout=self.timeout)
 
+    def _send(self, method, url, body=None, headers=None):
+        """Send one request on the kept-alive connection (reconnecting once) and return the response."""
+        for attempt in (1, 2):
+            if self.conn is None:
+                self._connect()
+            try:
+                self.conn.request(method, url, body=body, headers=headers or dict(self.headers))
+                return self.conn.getresponse()
+            except (httplib.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 2:
+                    raise
+
     def request(self, method, path, body=None, params=None, raw=False, content_type="application/json"):
         url = self.prefix + path
         if params:
@@ -70,19 +84,8 @@ class Http(object):
             if isinstance(body, str):
                 body = body.encode("utf-8")
             headers["Content-Type"] = content_type
-        for attempt in (1, 2):
-            if self.conn is None:
-                self._connect()
-            try:
-                self.conn.request(method, url, body=body, headers=headers)
-                resp = self.conn.getresponse()
-                data = resp.read().decode("utf-8")
-                break
-            except (httplib.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
+        resp = self._send(method, url, body, headers)
+        data = resp.read().decode("utf-8")
         if resp.status == 404 and method == "GET":
             return None
         if resp.status >= 300:
@@ -94,18 +97,7 @@ class Http(object):
         url = self.prefix + path
         if params:
             url += "?" + urlencode(params)
-        for attempt in (1, 2):
-            if self.conn is None:
-                self._connect()
-            try:
-                self.conn.request(method, url, headers=dict(self.headers))
-                resp = self.conn.getresponse()
-                break
-            except (httplib.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
+        resp = self._send(method, url)
         if resp.status >= 300:
             raise SearchHTTPError(method, path, resp.status, resp.read().decode("utf-8", "replace"))
         finished = False
