@@ -3,12 +3,15 @@
 
 typesense_keys_plan(existing, wanted, prefix, prune): which managed keys to delete and create.
 typesense_scoped_key(parent_key, params): a Typesense scoped search key (HMAC, made offline).
+search_site_keys(sites, site_keys): the Typesense keys the sites' search settings ask for.
 """
 
 import base64
 import hashlib
 import hmac
 import json
+
+from ansible.errors import AnsibleFilterError
 
 
 def typesense_keys_plan(existing, wanted, prefix="managed: ", prune=True):
@@ -47,6 +50,34 @@ def typesense_keys_plan(existing, wanted, prefix="managed: ", prune=True):
     return plan
 
 
+def search_site_keys(sites, site_keys):
+    """The keys of every search site, in site order: a front-end search key and a back-end key.
+
+    `sites` is `search_sites` (site -> {collections: [...]}) and `site_keys` the vaulted
+    `search_site_keys` (site -> {search: value, backend: value}). A site without keys, or with an
+    empty value, gets no key of that kind; a site with keys but no search settings is ignored.
+    A search site whose keys exist must list its collections (a key never defaults to all).
+    """
+    keys = []
+    site_keys = site_keys or {}
+    for site in sorted(sites or {}):
+        if site not in site_keys:
+            continue
+        collections = list((sites[site] or {}).get("collections") or [])
+        if not collections:
+            # A key without collections would reach every collection: never guess that.
+            raise AnsibleFilterError("search_sites.%s.collections: empty or missing; list the collections"
+                                     " (or aliases, or patterns) this site's keys may use" % site)
+        values = site_keys[site] or {}
+        if values.get("search"):
+            keys.append({"description": site + " search (front end)", "value": values["search"],
+                         "actions": ["documents:search"], "collections": collections})
+        if values.get("backend"):
+            keys.append({"description": site + " documents (back end)", "value": values["backend"],
+                         "actions": ["documents:*", "collections:get", "aliases:get"], "collections": collections})
+    return keys
+
+
 def typesense_scoped_key(parent_key, params):
     """Scoped search key: base64(base64(hmac_sha256(parent, params)) + parent[:4] + params), as Typesense documents."""
     params_json = params if isinstance(params, str) else json.dumps(params, separators=(",", ":"), sort_keys=True)
@@ -58,4 +89,5 @@ class FilterModule(object):
     """Search filters."""
 
     def filters(self):
-        return {"typesense_keys_plan": typesense_keys_plan, "typesense_scoped_key": typesense_scoped_key}
+        return {"typesense_keys_plan": typesense_keys_plan, "typesense_scoped_key": typesense_scoped_key,
+                "search_site_keys": search_site_keys}

@@ -41,3 +41,26 @@ def test_scoped_key_follows_typesense_algorithm():
     params = b'{"filter_by":"company_id:124"}'
     digest = base64.b64encode(hmac.new(b"RN23GFr1s6jQ9kgSNg2O7fYcAUXU7127", params, hashlib.sha256).digest())
     assert raw == digest + b"RN23" + params
+
+
+def test_site_keys_give_a_search_and_a_backend_key_per_site_in_order():
+    from search import search_site_keys
+    sites = {"zeta": {"collections": ["z_.*"]}, "aeroweb": {"collections": ["candidatures"]},
+             "nokeys": {"collections": ["n"]}}
+    keys = search_site_keys(sites, {"zeta": {"search": "zzzz1", "backend": ""},
+                                    "aeroweb": {"search": "abcd1", "backend": "efgh2"}})
+    assert [k["description"] for k in keys] == [
+        "aeroweb search (front end)", "aeroweb documents (back end)", "zeta search (front end)"]
+    assert keys[0] == {"description": "aeroweb search (front end)", "value": "abcd1",
+                       "actions": ["documents:search"], "collections": ["candidatures"]}
+    assert keys[1]["actions"] == ["documents:*", "collections:get", "aliases:get"]
+    assert search_site_keys({}, {"aeroweb": {"search": "x"}}) == []
+    assert search_site_keys(None, None) == []
+
+
+def test_site_keys_refuse_a_site_without_collections():
+    import pytest
+    from ansible.errors import AnsibleFilterError
+    from search import search_site_keys
+    with pytest.raises(AnsibleFilterError, match=r"search_sites\.aeroweb\.collections"):
+        search_site_keys({"aeroweb": {}}, {"aeroweb": {"search": "abcd1"}})
