@@ -28,7 +28,10 @@ in tests/unit/search/. Mapping rules (also in docs/search.md):
 import hashlib
 import io
 import json
+import os
+import re
 import tarfile
+import time
 
 TYPE_ORDER = {"bool": 0, "int64": 1, "float": 2, "string": 3}
 # Exact Python classes of the scalars whose type is known at once (FieldTypes' fast path).
@@ -318,6 +321,52 @@ class Fingerprint(object):
 def target_collection(alias, fingerprint):
     """Name of the collection holding one version of the data: <alias>__<12 hex of fingerprint>."""
     return "%s__%s" % (alias, fingerprint[:12])
+
+
+def run_collection(alias, now=None, token=None):
+    """Name of a collection filled while the source is still read: <alias>__run<YYYYMMDD>_<HHMMSS>_<4 hex>.
+
+    The fingerprint is not known yet when it is created; the date (UTC) and a random token make it unique.
+    """
+    stamp = time.strftime("%Y%m%d_%H%M%S", time.gmtime(time.time() if now is None else now))
+    return "%s__run%s_%s" % (alias, stamp, token or os.urandom(2).hex())
+
+
+def collection_form(alias, name):
+    """Which form of versioned name `name` has for this alias: "fingerprint", "run" or None (not a version).
+
+    Only these two forms are versions of the alias: another alias's versions (`<alias>__x__<hex>`), the
+    ledger or any other collection are never taken for one (the retention rule drops versions only).
+    """
+    prefix = alias + "__"
+    if not name.startswith(prefix):
+        return None
+    rest = name[len(prefix):]
+    if re.fullmatch(r"[0-9a-f]{12}", rest):
+        return "fingerprint"
+    if re.fullmatch(r"run[0-9]{8}_[0-9]{6}_[0-9a-f]{4}", rest):
+        return "run"
+    return None
+
+
+def settings_digest(settings, primary_key):
+    """sha256 of the settings that matter (settings_subset) and the primary key: the ledger compares it."""
+    return hashlib.sha256(canonical({"settings": settings_subset(settings), "primary_key": primary_key})
+                          .encode("utf-8")).hexdigest()
+
+
+def ledger_says_unchanged(entry, alias_target, snapshot, digest):
+    """True when the ledger entry says the alias's collection was made from this very state of the index.
+
+    entry: the ledger document of the alias (or None); alias_target: the collection the alias points at;
+    snapshot: the index's {"updatedAt", "numberOfDocuments"} now; digest: settings_digest() now.
+    Without an updatedAt (a dump) nothing can be said.
+    """
+    return bool(entry and snapshot and alias_target and snapshot.get("updatedAt") is not None
+                and entry.get("collection") == alias_target
+                and entry.get("updatedAt") == snapshot.get("updatedAt")
+                and entry.get("numberOfDocuments") == snapshot.get("numberOfDocuments")
+                and entry.get("settings_digest") == digest)
 
 
 def check_import_lines(text, offset=0):

@@ -14,19 +14,32 @@ description:
   - Reads the settings and every document of one Meilisearch index, in pages, through Meilisearch's
     documented API (or from a Meilisearch dump file, tar.gz). The index's C(updatedAt) and number of
     documents are taken before and after the read; if they differ (the index was written meanwhile), or
-    the number of documents read differs, the run fails before writing anything (run it again).
-  - Creates a Typesense collection named C(<alias>__<fingerprint>) from the index settings (mapping rules in
-    docs/search.md), imports the documents in JSONL batches checking every answer line, verifies that
-    the counts are equal, that the ids exported by Typesense are exactly the ids read (none missing,
-    unexpected or repeated) and that sample queries return overlapping top results, then points
-    the alias at the new collection (atomic switch) and drops older versions except the previous one.
-  - Pipelined (threads, bounded queues) - the next page is fetched while the current one is processed,
-    the next JSONL batch is prepared while Typesense imports the current one, Meilisearch's answers to the
-    sample queries are fetched (own connection) while Typesense imports, and the ids are compared while
-    Typesense's export streams in. The import starts only when the read is complete, because the
-    schema and the collection name depend on every document.
-  - The fingerprint covers the documents and the settings, so a second run over an unchanged source is a
-    no-op. Progress lines go to O(progress_file) when it is set.
+    the number of documents read differs, the run fails and publishes nothing (a collection being filled
+    is dropped; the alias is untouched; run it again).
+  - Keeps a ledger in Typesense (collection C(search_migrate_ledger), one document per alias) - the collection
+    it published, its fingerprint, and the index's C(updatedAt), number of documents and settings digest
+    at that time. When the alias still points at that collection and the index is in that same state, the
+    run reads, fingerprints and verifies only, and writes nothing (C(changed=false)).
+  - Otherwise (first run, changed index, no ledger entry) it streams - creates C(<alias>__run<date>_<time>_<hex>)
+    with a schema from the index settings and the field types of the first batch, and imports JSONL batches
+    while the index is still read. Every later document is checked against that schema before it is sent;
+    if the schema of the documents diverges (a type widens, a searchable field appears late) the stream
+    stops, the collection is dropped and the documents are imported after the read, into
+    C(<alias>__<fingerprint>) with the schema of every document. If the content proves identical to the
+    alias's collection (same fingerprint, only C(updatedAt) moved), the new collection is dropped, nothing is
+    published (C(changed=false)) and the ledger entry is refreshed.
+  - Check mode, O(state=verified) and dump sources read first and import after the read, into
+    C(<alias>__<fingerprint>) (mapping rules in docs/search.md); an alias that already points at a complete
+    copy of the data (by name, or by the ledger's fingerprint) is left alone.
+  - Every answer line of the import is checked (a refused document fails the run; a streamed collection is
+    then dropped); the counts must be equal, the ids exported by Typesense exactly the ids read (none
+    missing, unexpected or repeated) and sample queries must return overlapping top results; then the alias
+    is pointed at the new collection (atomic switch), the ledger updated, and older versions (both name
+    forms) dropped except the previous one.
+  - Pipelined (threads) - the next page is fetched while the current one is processed, the next JSONL batch is
+    prepared while Typesense imports the current one, Meilisearch's answers to the sample queries are fetched
+    (own connection) while Typesense imports, and the ids are compared while Typesense's export streams in.
+    Progress lines go to O(progress_file) when it is set.
   - Runs where both HTTP APIs are reachable; it needs only python3's standard library.
 version_added: "1.0.0"
 author: infrastructure team
@@ -99,7 +112,7 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Reads both sides and reports what would be created and imported; writes nothing to Typesense.
+    details: Reads both sides and reports what would be created and imported; writes nothing to Typesense (no stream, no ledger).
   diff_mode:
     support: full
     details: Shows the alias target and document count before and after.
@@ -143,10 +156,29 @@ alias:
   returned: always
   type: str
 collection:
-  description: The collection holding this version of the data.
+  description:
+    - The collection holding this version of the data - C(<alias>__run<date>_<time>_<hex>) when streamed,
+      C(<alias>__<12 hex of fingerprint>) when imported after the read, or the alias's collection when unchanged.
   returned: always
   type: str
-  sample: candidatures__3f1a9c0b22de
+  sample: candidatures__run20261130_203512_a1b2
+fingerprint:
+  description: Fingerprint of the documents and settings read (recorded in the ledger when published).
+  returned: always
+  type: str
+path:
+  description:
+    - C(streamed) - imported while the index was read; C(sequential) - read first, then imported if needed (check
+      mode, state verified, dump, the ledger said unchanged, or a stream that was discarded).
+  returned: always
+  type: str
+discarded:
+  description:
+    - A streamed collection that was dropped, with the reason - C(content unchanged) (same fingerprint as the
+      alias's collection) or the schema divergence (the documents were then imported after the read).
+  returned: when a stream was discarded
+  type: dict
+  sample: {"collection": "candidatures__run20261130_203512_a1b2", "reason": "content unchanged"}
 previous_collection:
   description: The collection the alias pointed at before the run (kept for rollback).
   returned: always
@@ -156,7 +188,7 @@ source_documents:
   returned: always
   type: int
 imported:
-  description: Number of documents imported by this run (0 when nothing changed).
+  description: Number of documents imported into C(collection) by this run (0 when nothing changed).
   returned: always
   type: int
 would_import:
@@ -186,10 +218,12 @@ deleted_collections:
   returned: always
   type: list
 timings:
-  description: Seconds spent in each phase that ran (read, import, verify, publish).
+  description:
+    - Seconds spent in each phase that ran (read, import, verify, publish). When streamed, read and import overlap
+      and C(import_wait) is the time the import went on after the read ended.
   returned: always
   type: dict
-  sample: {"read": 6.1, "import": 24.0, "verify": 2.2, "publish": 0.1}
+  sample: {"read": 11.8, "import": 17.3, "import_wait": 6.5, "verify": 2.3, "publish": 0.0}
 seconds:
   description: Seconds of the whole run.
   returned: unless the run stopped early (check mode with a change, refused documents, failed verification)

@@ -9,7 +9,8 @@ import pytest
 
 from ansible.module_utils.search_migrate_lib import (
     DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, check_import_lines,
-    compare_ids, convert_document, document_line, merge_field_type, overlap, target_collection, value_type)
+    collection_form, compare_ids, convert_document, document_line, ledger_says_unchanged, merge_field_type, overlap,
+    run_collection, settings_digest, target_collection, value_type)
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -212,3 +213,38 @@ def test_id_check_streams_and_reports_missing_unexpected_repeated():
         check.add(target_id)
     assert check.result() == {"missing": ["1"], "missing_count": 2, "unexpected": ["8"], "unexpected_count": 2,
                               "received": 5, "duplicates": 1}
+
+
+def test_run_collection_names_are_dated_unique_and_recognised():
+    name = run_collection("candidatures", now=1796070912, token="a1b2")
+    assert name == "candidatures__run20261130_203512_a1b2"
+    assert run_collection("c") != run_collection("c")                    # random token
+    assert collection_form("candidatures", name) == "run"
+    assert collection_form("candidatures", target_collection("candidatures", "abcdef0123456789")) == "fingerprint"
+
+
+@pytest.mark.parametrize("name", ["cand", "cand__", "cand__notes", "cand__x__0123456789ab", "cand__0123456789AB",
+                                  "cand__run20261130_2035_a1b2", "candidates__0123456789ab", "search_migrate_ledger"])
+def test_collection_form_refuses_what_is_not_a_version_of_the_alias(name):
+    assert collection_form("cand", name) is None
+
+
+def test_settings_digest_covers_the_settings_that_matter_and_the_primary_key():
+    settings = {"searchableAttributes": ["titre"], "synonyms": {"a": ["b"]}}
+    assert settings_digest(settings, "cid") == settings_digest(dict(settings, pagination={"x": 1}), "cid")
+    assert settings_digest(settings, "cid") != settings_digest(dict(settings, searchableAttributes=["nom"]), "cid")
+    assert settings_digest(settings, "cid") != settings_digest(settings, "id")
+
+
+def test_ledger_says_unchanged_only_for_the_same_collection_and_source_state():
+    entry = {"collection": "c__run20261130_203512_a1b2", "updatedAt": "t1", "numberOfDocuments": 25,
+             "settings_digest": "d"}
+    now = {"updatedAt": "t1", "numberOfDocuments": 25}
+    assert ledger_says_unchanged(entry, entry["collection"], now, "d")
+    assert not ledger_says_unchanged(entry, "c__0123456789ab", now, "d")          # alias moved
+    assert not ledger_says_unchanged(entry, entry["collection"], dict(now, updatedAt="t2"), "d")
+    assert not ledger_says_unchanged(entry, entry["collection"], dict(now, numberOfDocuments=24), "d")
+    assert not ledger_says_unchanged(entry, entry["collection"], now, "other settings")
+    assert not ledger_says_unchanged(None, entry["collection"], now, "d")
+    assert not ledger_says_unchanged(entry, entry["collection"], None, "d")       # a dump: no snapshot
+    assert not ledger_says_unchanged(dict(entry, updatedAt=None), entry["collection"], dict(now, updatedAt=None), "d")

@@ -2,7 +2,7 @@
 
 import json
 
-from ansible.module_utils.search_migrate_run import auto_queries, migrate
+from ansible.module_utils.search_migrate_run import SearchHTTPError, auto_queries, migrate
 
 
 class FakeSource(object):
@@ -23,9 +23,29 @@ class FakeSource(object):
         return [str(d[pk]) for d in self.docs if all(w in d["titre"].lower() for w in words)][:limit]
 
 
+FIELD_CHECKS = {"string": lambda v: isinstance(v, str), "bool": lambda v: isinstance(v, bool),
+                "int64": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def refusal(schema, doc):
+    """Typesense's answer to a document that does not fit the declared types (None when it fits)."""
+    for field in schema.get("fields", []):
+        value, ftype = doc.get(field["name"]), field["type"]
+        if value is None:
+            continue
+        check = FIELD_CHECKS[ftype.rstrip("[]")]
+        values = value if ftype.endswith("[]") and isinstance(value, list) else [value]
+        if ftype.endswith("[]") != isinstance(value, list) or not all(check(v) for v in values):
+            return "Field `%s` must be of type %s." % (field["name"], ftype)
+    return None
+
+
 class FakeTypesense(object):
+    """Collections, aliases and documents in memory; every write is recorded in calls."""
+
     def __init__(self, refuse=None):
-        self.colls, self.aliases, self.calls, self.refuse = {}, {}, [], refuse
+        self.colls, self.schemas, self.aliases, self.calls, self.refuse = {}, {}, {}, [], refuse
 
     def alias(self, name):
         return self.aliases.get(name)
@@ -41,6 +61,7 @@ class FakeTypesense(object):
     def create(self, schema):
         self.calls.append(("create", schema["name"]))
         self.colls[schema["name"]] = {}
+        self.schemas[schema["name"]] = schema
 
     def drop(self, name):
         self.calls.append(("drop", name))
@@ -53,8 +74,9 @@ class FakeTypesense(object):
         out = []
         for line in text.split("\n"):
             doc = json.loads(line)
-            if doc["id"] == self.refuse:
-                out.append('{"success":false,"error":"refused"}')
+            error = "refused" if doc["id"] == self.refuse else refusal(self.schemas[coll], doc)
+            if error:
+                out.append(json.dumps({"success": False, "error": error, "document": line}))
             else:
                 self.colls[coll][doc["id"]] = doc
                 out.append('{"success":true}')
@@ -71,6 +93,19 @@ class FakeTypesense(object):
     def point_alias(self, alias, coll):
         self.calls.append(("alias", coll))
         self.aliases[alias] = coll
+
+    def document(self, coll, doc_id):
+        return self.colls.get(coll, {}).get(doc_id)
+
+    def upsert(self, coll, doc):
+        if coll not in self.colls:
+            raise SearchHTTPError("POST", "/collections/%s/documents" % coll, 404, "Not Found")
+        self.calls.append(("upsert", coll, doc["id"]))
+        self.colls[coll][doc["id"]] = dict(doc)
+
+    def versions(self, alias):
+        """The alias's collections (the ledger and other aliases' collections left out)."""
+        return sorted(n for n in self.colls if n.startswith(alias + "__"))
 
 
 DOCS = [{"cid": n, "titre": "poste %d %s" % (n, "php" if n % 2 else "vue")} for n in range(1, 26)]
@@ -105,7 +140,8 @@ def test_changed_source_switches_alias_and_keeps_previous_only():
     assert ts.aliases["cand"] == v3["collection"]
     assert v3["previous_collection"] == v2["collection"]
     assert v3["deleted_collections"] == [v1["collection"]]
-    assert sorted(ts.colls) == sorted([v2["collection"], v3["collection"]])
+    assert ts.versions("cand") == sorted([v2["collection"], v3["collection"]])
+    assert ts.document("search_migrate_ledger", "cand")["collection"] == v3["collection"]   # recorded at each publish
 
 
 def test_refused_line_fails_and_leaves_the_alias():
@@ -357,3 +393,178 @@ def test_a_dump_file_migrates_without_sample_queries(tmp_path):
     assert result["verification"]["queries_skipped"].startswith("source is a dump")
     assert ts.aliases["cand"] == result["collection"]
     assert migrate(FakeSource(DOCS), FakeTypesense(), "cand")["fingerprint"] == result["fingerprint"]
+
+
+# --- ledger and streamed path ------------------------------------------------------------------------------
+
+from ansible.module_utils.search_migrate_lib import collection_form  # noqa: E402
+
+LEDGER = "search_migrate_ledger"
+
+
+class SnapshotSource(FakeSource):
+    """A source with Meilisearch's snapshot (updatedAt, numberOfDocuments): runs may take the streamed path."""
+
+    def __init__(self, docs, updated="t1", settings=None):
+        FakeSource.__init__(self, docs, settings)
+        self.updated = updated
+
+    def snapshot(self):
+        return {"updatedAt": self.updated, "numberOfDocuments": len(self.docs)}
+
+
+def writes(ts, since=0):
+    return ts.calls[since:]
+
+
+def test_streamed_run_imports_while_reading_then_the_ledger_makes_the_rerun_write_nothing():
+    imported = threading.Event()
+
+    class WatchedTypesense(FakeTypesense):
+        def import_jsonl(self, coll, text):
+            answer = FakeTypesense.import_jsonl(self, coll, text)
+            imported.set()
+            return answer
+
+    class SlowTail(SnapshotSource):
+        def documents(self):
+            for doc in self.docs:
+                if doc["cid"] == 25:       # the last document waits for the first batches to be imported
+                    self.seen_import = imported.wait(10)
+                yield doc
+
+    ts, lines = WatchedTypesense(), []
+    source = SlowTail(DOCS)
+    first = migrate(source, ts, "cand", batch_size=10, progress=lines.append, sample_queries=["php", "poste 3"])
+    assert source.seen_import                                    # Typesense imported before the read ended
+    assert first["path"] == "streamed" and first["changed"] and first["imported"] == 25
+    assert collection_form("cand", first["collection"]) == "run" and first["verification"]["ok"]
+    assert ts.aliases["cand"] == first["collection"] and first["previous_collection"] is None
+    assert any("streaming into" in line for line in lines) and any("imported 20/25" in line for line in lines)
+    assert set(first["timings"]) >= {"read", "import", "verify", "publish"}
+    entry = ts.document(LEDGER, "cand")
+    assert (entry["collection"], entry["fingerprint"], entry["updatedAt"], entry["numberOfDocuments"]) == (
+        first["collection"], first["fingerprint"], "t1", 25)
+    calls = len(ts.calls)
+    second = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    assert second["changed"] is False and second["imported"] == 0 and second["verification"]["ok"]
+    assert second["collection"] == first["collection"] and second["path"] == "sequential"
+    assert writes(ts, calls) == []                              # no write at all, not even the ledger
+
+
+def test_a_changed_index_streams_a_new_version_keeps_the_previous_and_updates_the_ledger():
+    ts = FakeTypesense()
+    v1 = migrate(SnapshotSource(DOCS, "t1"), ts, "cand", batch_size=10)
+    v2 = migrate(SnapshotSource(DOCS[:-1], "t2"), ts, "cand", batch_size=10)
+    assert v2["path"] == "streamed" and v2["changed"] and v2["collection"] != v1["collection"]
+    assert ts.aliases["cand"] == v2["collection"] and v2["previous_collection"] == v1["collection"]
+    assert v2["diff"]["before"] == {"alias": "cand", "collection": v1["collection"], "documents": 25}
+    entry = ts.document(LEDGER, "cand")
+    assert (entry["collection"], entry["updatedAt"], entry["numberOfDocuments"]) == (v2["collection"], "t2", 24)
+    v3 = migrate(SnapshotSource(DOCS[:-2], "t3"), ts, "cand", batch_size=10)
+    assert v3["deleted_collections"] == [v1["collection"]]
+    assert ts.versions("cand") == sorted([v2["collection"], v3["collection"]])
+
+
+def test_check_mode_knows_a_streamed_version_from_the_ledger_and_writes_nothing():
+    ts = FakeTypesense()
+    first = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    calls = len(ts.calls)
+    same = migrate(SnapshotSource(DOCS, "t2"), ts, "cand", batch_size=10, check_mode=True)
+    assert same["changed"] is False and same["collection"] == first["collection"] and same["verification"]["ok"]
+    changed = migrate(SnapshotSource(DOCS[:-1], "t2"), ts, "cand", batch_size=10, check_mode=True)
+    assert changed["changed"] is True and changed["would_import"] == 24 and changed["path"] == "sequential"
+    assert writes(ts, calls) == []
+
+
+def test_a_schema_that_diverges_mid_stream_drops_the_partial_collection_and_imports_after_the_read():
+    docs = [{"cid": n, "titre": "poste %d" % n, "score": n if n <= 20 else n + 0.5} for n in range(1, 26)]
+    settings = {"searchableAttributes": ["titre"], "sortableAttributes": ["score"]}
+    ts, lines = FakeTypesense(), []
+    result = migrate(SnapshotSource(docs, settings=settings), ts, "cand", batch_size=10, progress=lines.append)
+    partial = result["discarded"]["collection"]
+    assert collection_form("cand", partial) == "run" and "score" in result["discarded"]["reason"]
+    assert ("create", partial) in ts.calls and ("drop", partial) in ts.calls and ("alias", partial) not in ts.calls
+    # Nothing that misfits the first schema (score int64) was sent: the fake would have refused it.
+    assert result["path"] == "sequential" and "import_errors" not in result and result["verification"]["ok"]
+    assert collection_form("cand", result["collection"]) == "fingerprint"
+    assert {"name": "score", "type": "float"} in result["schema"]["fields"]
+    assert ts.aliases["cand"] == result["collection"] and ts.versions("cand") == [result["collection"]]
+    assert any("stream into %s stopped" % partial in line for line in lines)
+
+
+def test_a_refused_document_mid_stream_drops_the_partial_collection_and_leaves_the_alias():
+    ts = FakeTypesense()
+    v1 = migrate(SnapshotSource(DOCS[:-1], "t1"), ts, "cand", batch_size=10)
+    ts.refuse = "17"
+    result = migrate(SnapshotSource(DOCS, "t2"), ts, "cand", batch_size=10)
+    assert result["failed"] and result["import_errors"][0]["line"] == 17 and result["path"] == "streamed"
+    assert "%s dropped" % result["collection"] in result["msg"]
+    assert ts.aliases["cand"] == v1["collection"] and ts.versions("cand") == [v1["collection"]]
+    assert ts.document(LEDGER, "cand")["updatedAt"] == "t1"
+
+
+def test_a_typesense_error_mid_stream_drops_the_partial_collection():
+    class Failing(FakeTypesense):
+        def import_jsonl(self, coll, text):
+            if self.colls[coll]:
+                raise SearchHTTPError("POST", "/collections/%s/documents/import" % coll, 503, "busy")
+            return FakeTypesense.import_jsonl(self, coll, text)
+
+    ts = Failing()
+    with pytest.raises(SearchHTTPError, match="503"):
+        migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    created = [c[1] for c in ts.calls if c[0] == "create"]
+    assert len(created) == 1 and ("drop", created[0]) in ts.calls
+    assert ts.versions("cand") == [] and "cand" not in ts.aliases
+
+
+def test_an_index_written_during_a_streamed_read_fails_and_publishes_nothing():
+    ts = FakeTypesense()
+    v1 = migrate(SnapshotSource(DOCS[:-1], "t1"), ts, "cand", batch_size=10)
+    calls = len(ts.calls)
+    before = {"updatedAt": "t2", "numberOfDocuments": 25}
+    with pytest.raises(ValueError, match="changed while it was read"):
+        migrate(ChangingSource(DOCS, [before, dict(before, updatedAt="t3")]), ts, "cand", batch_size=10)
+    created = [c[1] for c in writes(ts, calls) if c[0] == "create"]
+    assert len(created) == 1 and writes(ts, calls)[-1] == ("drop", created[0])   # streamed, then dropped
+    assert ts.aliases["cand"] == v1["collection"] and ts.versions("cand") == [v1["collection"]]
+    assert ts.document(LEDGER, "cand")["updatedAt"] == "t1"
+
+
+def test_same_content_with_a_new_updated_at_publishes_nothing_and_refreshes_the_ledger():
+    ts, lines = FakeTypesense(), []
+    first = migrate(SnapshotSource(DOCS, "t1"), ts, "cand", batch_size=10)
+    calls = len(ts.calls)
+    second = migrate(SnapshotSource(DOCS, "t2"), ts, "cand", batch_size=10, progress=lines.append)
+    assert second["changed"] is False and second["collection"] == first["collection"]
+    assert second["discarded"]["reason"] == "content unchanged" and second["verification"]["ok"]
+    assert ts.aliases["cand"] == first["collection"] and ts.versions("cand") == [first["collection"]]
+    assert [c[0] for c in writes(ts, calls) if c[0] != "synonym"] == ["create", "drop", "upsert"]   # no alias write
+    assert ts.document(LEDGER, "cand")["updatedAt"] == "t2"
+    calls = len(ts.calls)
+    third = migrate(SnapshotSource(DOCS, "t2"), ts, "cand", batch_size=10)
+    assert third["changed"] is False and writes(ts, calls) == []
+
+
+def test_an_alias_moved_by_hand_is_not_taken_for_up_to_date():
+    ts = FakeTypesense()
+    v1 = migrate(SnapshotSource(DOCS, "t1"), ts, "cand", batch_size=10)
+    v2 = migrate(SnapshotSource(DOCS[:-1], "t2"), ts, "cand", batch_size=10)
+    ts.aliases["cand"] = v1["collection"]                     # rollback: the ledger still names v2
+    v3 = migrate(SnapshotSource(DOCS[:-1], "t2"), ts, "cand", batch_size=10)
+    assert v3["changed"] and v3["path"] == "streamed" and ts.aliases["cand"] == v3["collection"]
+    assert v3["previous_collection"] == v1["collection"] and v3["deleted_collections"] == [v2["collection"]]
+
+
+def test_retention_drops_both_name_forms_and_nothing_else():
+    ts = FakeTypesense()
+    for name in ("cand__0123456789ab", "cand__run20250101_000000_abcd", "cand__run20250102_000000_beef",
+                 "cand__x__0123456789ab", "cand__notes", "candidates__0123456789ab"):
+        ts.create({"name": name, "fields": []})
+    ts.aliases["cand"] = "cand__run20250102_000000_beef"
+    result = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    assert result["path"] == "streamed" and result["previous_collection"] == "cand__run20250102_000000_beef"
+    assert sorted(result["deleted_collections"]) == ["cand__0123456789ab", "cand__run20250101_000000_abcd"]
+    assert sorted(ts.colls) == sorted([result["collection"], "cand__run20250102_000000_beef", "cand__x__0123456789ab",
+                                       "cand__notes", "candidates__0123456789ab", LEDGER])
