@@ -105,3 +105,8 @@ def test_db_users_unknown_host_is_skipped():
             raise KeyError(key)
     users = db_cleanup.db_users({"a": {"site": "shop"}}, {"shop": {"hosts": ["nowhere"]}}, {}, Undefined())
     assert users[0]["hosts"] == ["localhost"]
+
+
+def test_db_users_local_hosts_are_those_given():
+    users = db_cleanup.db_users({"a": {"site": "shop"}}, {"shop": {"hosts": []}}, {}, {}, ["localhost", "127.0.0.1"])
+    assert users[0]["hosts"] == ["localhost", "127.0.0.1"]
