@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from ansible.errors import AnsibleFilterError
+
 KNOWN_ENGINES = ("mysql", "postgresql")
 ENGINE_GROUPS = {"mysql": "mysql", "postgresql": "postgresql"}
 ENVIRONMENTS = ("prod", "staging", "dev")
@@ -433,6 +435,26 @@ def site_database(site_name, site, databases, hostvars, this_host):
     return {"connection": db.get("engine"), "database": name, "username": site_name, "host": address}
 
 
+def site_redis_env(site, host, port=6379, password=""):
+    """REDIS_HOST / REDIS_PORT / REDIS_PASSWORD for a site whose sessions, cache or queue use Redis.
+
+    `site` is a site of `datamodel_sites` (drivers already resolved: `auto` is `redis` on a site
+    served by several nodes). {} when no driver of the site is Redis. A Redis site without a Redis
+    host is a data model error, named here rather than left to fail at the app's first request.
+    """
+    site = site or {}
+    drivers = (site.get("session_driver"), site.get("cache_driver"), site.get("queue_connection"))
+    if "redis" not in drivers:
+        return {}
+    if not host:
+        raise AnsibleFilterError("site %s: session_driver, cache_driver or queue_connection is redis but no Redis host"
+                                 " is known (group redis is empty, or lb_redis_host is not set)" % site.get("name", "?"))
+    env = {"REDIS_HOST": str(host), "REDIS_PORT": str(port)}
+    if password:
+        env["REDIS_PASSWORD"] = password
+    return env
+
+
 class FilterModule:
     """Data model filters."""
 
@@ -446,4 +468,5 @@ class FilterModule:
             "databases_for_host": databases_for_host,
             "site_addresses": site_addresses,
             "site_database": site_database,
+            "site_redis_env": site_redis_env,
         }

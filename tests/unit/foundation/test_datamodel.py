@@ -281,3 +281,22 @@ def test_without_placeholders_keeps_only_ready_sites():
              "repo": {"repo": "TO-CONFIRM: repository", "branch": "main", "domains": ["b.test"]},
              "domain": {"repo": "git://x/y.git", "branch": "main", "domains": ["c.to-confirm.invalid"]}}
     assert list(datamodel.without_placeholders(sites)) == ["ready"]
+
+
+def test_site_redis_env_only_for_sites_using_redis():
+    import pytest
+    from ansible.errors import AnsibleFilterError
+    files = {"name": "solo", "session_driver": "file", "cache_driver": "file", "queue_connection": "database"}
+    assert datamodel.site_redis_env(files, "10.0.0.9") == {}
+    shared = dict(files, name="multi", session_driver="redis")
+    assert datamodel.site_redis_env(shared, "10.0.0.9", 6380, "pw") == {
+        "REDIS_HOST": "10.0.0.9", "REDIS_PORT": "6380", "REDIS_PASSWORD": "pw"}
+    assert "REDIS_PASSWORD" not in datamodel.site_redis_env(shared, "10.0.0.9")
+    with pytest.raises(AnsibleFilterError, match="site multi: .*no Redis host"):
+        datamodel.site_redis_env(shared, "")
+
+
+def test_multi_node_sites_of_the_lab_get_the_shared_redis():
+    """site_defaults resolves `auto` to redis on a site of several nodes: the .env must then say where Redis is."""
+    sites = datamodel.site_defaults({"duo": {"hosts": ["web_01", "web_02"], "domains": ["duo.lab.test"]}}, {})
+    assert datamodel.site_redis_env(sites["duo"], "10.77.0.40")["REDIS_HOST"] == "10.77.0.40"
