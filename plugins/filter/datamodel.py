@@ -435,23 +435,32 @@ def site_database(site_name, site, databases, hostvars, this_host):
     return {"connection": db.get("engine"), "database": name, "username": site_name, "host": address}
 
 
-def site_redis_env(site, host, port=6379, password=""):
-    """REDIS_HOST / REDIS_PORT / REDIS_PASSWORD for a site whose sessions, cache or queue use Redis.
+def site_platform_env(site, platform):
+    """The .env lines a site needs from the platform around it, not from its own entry.
 
-    `site` is a site of `datamodel_sites` (drivers already resolved: `auto` is `redis` on a site
-    served by several nodes). {} when no driver of the site is Redis. A Redis site without a Redis
-    host is a data model error, named here rather than left to fail at the app's first request.
+    `site` is a site of `datamodel_sites` (drivers resolved: `auto` is `redis` on a site of several
+    nodes); `platform` is `datamodel_platform`: {redis_host, redis_port, redis_password,
+    trusted_proxies, lb_sites}. REDIS_HOST/PORT(/PASSWORD) when the site's sessions, cache or queue
+    are in Redis; TRUSTED_PROXIES (the load balancers' addresses) when the site is served through
+    them, so that Laravel sees the visitor's address and https. A Redis site without a Redis host
+    is a data model error, named here rather than left to fail at the app's first request.
     """
     site = site or {}
+    platform = platform or {}
+    name = site.get("name", "?")
+    env = {}
     drivers = (site.get("session_driver"), site.get("cache_driver"), site.get("queue_connection"))
-    if "redis" not in drivers:
-        return {}
-    if not host:
-        raise AnsibleFilterError("site %s: session_driver, cache_driver or queue_connection is redis but no Redis host"
-                                 " is known (group redis is empty, or lb_redis_host is not set)" % site.get("name", "?"))
-    env = {"REDIS_HOST": str(host), "REDIS_PORT": str(port)}
-    if password:
-        env["REDIS_PASSWORD"] = password
+    if "redis" in drivers:
+        host = platform.get("redis_host")
+        if not host:
+            raise AnsibleFilterError("site %s: session_driver, cache_driver or queue_connection is redis but no Redis"
+                                     " host is known (group redis is empty, or lb_redis_host is not set)" % name)
+        env["REDIS_HOST"] = str(host)
+        env["REDIS_PORT"] = str(platform.get("redis_port") or 6379)
+        if platform.get("redis_password"):
+            env["REDIS_PASSWORD"] = platform["redis_password"]
+    if name in (platform.get("lb_sites") or []) and platform.get("trusted_proxies"):
+        env["TRUSTED_PROXIES"] = str(platform["trusted_proxies"])
     return env
 
 
@@ -468,5 +477,5 @@ class FilterModule:
             "databases_for_host": databases_for_host,
             "site_addresses": site_addresses,
             "site_database": site_database,
-            "site_redis_env": site_redis_env,
+            "site_platform_env": site_platform_env,
         }

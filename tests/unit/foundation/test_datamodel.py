@@ -283,20 +283,30 @@ def test_without_placeholders_keeps_only_ready_sites():
     assert list(datamodel.without_placeholders(sites)) == ["ready"]
 
 
-def test_site_redis_env_only_for_sites_using_redis():
+def test_site_platform_env_redis_only_for_sites_using_it():
     import pytest
     from ansible.errors import AnsibleFilterError
     files = {"name": "solo", "session_driver": "file", "cache_driver": "file", "queue_connection": "database"}
-    assert datamodel.site_redis_env(files, "10.0.0.9") == {}
+    platform = {"redis_host": "10.0.0.9", "redis_port": 6380, "redis_password": "pw", "trusted_proxies": "10.0.0.2",
+                "lb_sites": ["multi"]}
+    assert datamodel.site_platform_env(files, platform) == {}
     shared = dict(files, name="multi", session_driver="redis")
-    assert datamodel.site_redis_env(shared, "10.0.0.9", 6380, "pw") == {
-        "REDIS_HOST": "10.0.0.9", "REDIS_PORT": "6380", "REDIS_PASSWORD": "pw"}
-    assert "REDIS_PASSWORD" not in datamodel.site_redis_env(shared, "10.0.0.9")
+    assert datamodel.site_platform_env(shared, platform) == {
+        "REDIS_HOST": "10.0.0.9", "REDIS_PORT": "6380", "REDIS_PASSWORD": "pw", "TRUSTED_PROXIES": "10.0.0.2"}
+    assert "REDIS_PASSWORD" not in datamodel.site_platform_env(shared, dict(platform, redis_password=""))
     with pytest.raises(AnsibleFilterError, match="site multi: .*no Redis host"):
-        datamodel.site_redis_env(shared, "")
+        datamodel.site_platform_env(shared, dict(platform, redis_host=""))
 
 
-def test_multi_node_sites_of_the_lab_get_the_shared_redis():
+def test_site_platform_env_trusted_proxies_only_behind_the_lb():
+    site = {"name": "solo", "session_driver": "file"}
+    assert datamodel.site_platform_env(site, {"trusted_proxies": "10.0.0.2", "lb_sites": ["other"]}) == {}
+    assert datamodel.site_platform_env(site, {"trusted_proxies": "10.0.0.2", "lb_sites": ["solo"]}) == {
+        "TRUSTED_PROXIES": "10.0.0.2"}
+    assert datamodel.site_platform_env(site, {"trusted_proxies": "", "lb_sites": ["solo"]}) == {}
+
+
+def test_multi_node_sites_get_the_shared_redis():
     """site_defaults resolves `auto` to redis on a site of several nodes: the .env must then say where Redis is."""
     sites = datamodel.site_defaults({"duo": {"hosts": ["web_01", "web_02"], "domains": ["duo.lab.test"]}}, {})
-    assert datamodel.site_redis_env(sites["duo"], "10.77.0.40")["REDIS_HOST"] == "10.77.0.40"
+    assert datamodel.site_platform_env(sites["duo"], {"redis_host": "10.77.0.40"})["REDIS_HOST"] == "10.77.0.40"
