@@ -139,6 +139,26 @@ def laravel_app_bad_env_names(keys):
     return [k for k in (keys or []) if not ENV_NAME_RE.match(str(k))]
 
 
+def laravel_app_worker_instances(workers, tries=1, sleep=3, memory=128):
+    """One entry per worker process: instance "<queue>-<n>" of <site>-worker@.service, with its settings.
+
+    `workers` is the site's `workers` list ({queue, processes, timeout, tries, sleep, memory});
+    missing settings take the role's defaults (timeout 60).
+    """
+    out = []
+    for worker in workers or []:
+        for n in range(1, int(worker.get("processes", 1)) + 1):
+            out.append({
+                "instance": f"{worker['queue']}-{n}",
+                "queue": worker["queue"],
+                "timeout": worker.get("timeout", 60),
+                "tries": worker.get("tries", tries),
+                "sleep": worker.get("sleep", sleep),
+                "memory": worker.get("memory", memory),
+            })
+    return out
+
+
 class FilterModule:
     """laravel_app filters."""
 
@@ -153,4 +173,5 @@ class FilterModule:
             "laravel_app_artisan_refusal": laravel_app_artisan_refusal,
             "laravel_app_secret_keys": laravel_app_secret_keys,
             "laravel_app_bad_env_names": laravel_app_bad_env_names,
+            "laravel_app_worker_instances": laravel_app_worker_instances,
         }

@@ -97,3 +97,12 @@ def test_secret_and_bad_names():
     assert la.laravel_app_secret_keys(["APP_NAME", "MAIL_PASSWORD", "STRIPE_KEY", "SENTRY_DSN"]) == [
         "MAIL_PASSWORD", "STRIPE_KEY", "SENTRY_DSN"]
     assert la.laravel_app_bad_env_names(["OK_1", "lower", "1BAD"]) == ["lower", "1BAD"]
+
+
+def test_worker_instances_one_per_process_with_defaults():
+    workers = [{"queue": "default", "processes": 2, "timeout": 90}, {"queue": "mail", "tries": 3}]
+    got = la.laravel_app_worker_instances(workers, tries=1, sleep=3, memory=128)
+    assert [w["instance"] for w in got] == ["default-1", "default-2", "mail-1"]
+    assert got[0] == {"instance": "default-1", "queue": "default", "timeout": 90, "tries": 1, "sleep": 3, "memory": 128}
+    assert got[2]["timeout"] == 60 and got[2]["tries"] == 3
+    assert la.laravel_app_worker_instances(None) == []
