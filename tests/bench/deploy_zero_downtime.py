@@ -40,8 +40,11 @@ done; wait
 """
 
 
-def podman(*args, **kw):
+def podman(*args, background=False, **kw):
+    """podman ARGS: waits for it, or with background=True returns the running process (Popen)."""
     env = dict(os.environ, CONTAINERS_CONF=os.path.join(ROOT, "lab", "containers.conf"))
+    if background:
+        return subprocess.Popen(["podman", *args], env=env, text=True, **kw)
     return subprocess.run(["podman", *args], env=env, text=True, **kw)
 
 
@@ -58,7 +61,7 @@ def main():
         sys.exit("Molecule scenario 'deploy' is not up: molecule converge -s deploy")
     podman("exec", CONTAINER, "touch", "/tmp/bench-run", check=True)
     script = LOAD.format(max_s=MAX_SECONDS, max_n=RATE * MAX_SECONDS, gap=1.0 / RATE, url=URL)
-    load = podman("exec", CONTAINER, "sh", "-c", script, stdout=subprocess.PIPE)
+    load = podman("exec", CONTAINER, "sh", "-c", script, background=True, stdout=subprocess.PIPE)
     time.sleep(2)
     env = dict(os.environ, ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
                ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"), ANSIBLE_NOCOLOR="1")
