@@ -2,7 +2,7 @@
 
 Filters are imported by file name (`import datamodel`). Modules import their shared code as
 Ansible does, `from ansible.module_utils.<name> import ...`: each file of plugins/module_utils is
-registered under that name here, so modules import unchanged (`import <module_name>`).
+found under that name here (a finder), so modules import unchanged (`import <module_name>`).
 """
 
 import importlib.util
@@ -15,15 +15,24 @@ for sub in ("plugins/filter", "plugins/modules", "plugins/inventory"):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-import ansible.module_utils  # noqa: E402  (after sys.path is set)
+import ansible.module_utils  # noqa: E402,F401  (the parent package, after sys.path is set)
 
 _utils = os.path.join(ROOT, "plugins", "module_utils")
-if os.path.isdir(_utils):
-    for _file in sorted(os.listdir(_utils)):
-        if _file.endswith(".py") and not _file.startswith("_"):
-            _name = "ansible.module_utils." + _file[:-3]
-            if _name not in sys.modules:
-                _spec = importlib.util.spec_from_file_location(_name, os.path.join(_utils, _file))
-                _mod = importlib.util.module_from_spec(_spec)
-                sys.modules[_name] = _mod
-                _spec.loader.exec_module(_mod)
+
+
+class _ModuleUtilsFinder(object):
+    """Finds ansible.module_utils.<name> in plugins/module_utils, on first import (in any order)."""
+
+    @staticmethod
+    def find_spec(fullname, path=None, target=None):
+        prefix = "ansible.module_utils."
+        if not fullname.startswith(prefix) or "." in fullname[len(prefix):]:
+            return None
+        candidate = os.path.join(_utils, fullname[len(prefix):] + ".py")
+        if not os.path.isfile(candidate):
+            return None
+        return importlib.util.spec_from_file_location(fullname, candidate)
+
+
+if not any(isinstance(f, _ModuleUtilsFinder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _ModuleUtilsFinder())

@@ -221,7 +221,7 @@ class DocumentConverter(object):
     The per-field rules are resolved once, not once per document.
     """
 
-    PLAIN, STRING, FLOAT, ARRAY, STRING_ARRAY, FLOAT_ARRAY = range(6)
+    PLAIN, STRING, ARRAY, STRING_ARRAY = range(4)
 
     def __init__(self, primary_key, schema_types):
         self.primary_key = primary_key
@@ -229,12 +229,8 @@ class DocumentConverter(object):
         for fname, ftype in schema_types.items():
             if ftype == "string":
                 kind = self.STRING
-            elif ftype == "float":
-                kind = self.FLOAT
             elif ftype == "string[]":
                 kind = self.STRING_ARRAY
-            elif ftype == "float[]":
-                kind = self.FLOAT_ARRAY
             elif ftype.endswith("[]"):
                 kind = self.ARRAY
             else:
@@ -253,24 +249,55 @@ class DocumentConverter(object):
             elif kind == self.STRING:
                 if not isinstance(value, str):
                     out[fname] = str(value)
-            elif kind == self.FLOAT:
-                if isinstance(value, int) and not isinstance(value, bool):
-                    out[fname] = float(value)
             else:
                 if not isinstance(value, list):
                     value = out[fname] = [value]
                 if kind == self.STRING_ARRAY:
                     out[fname] = [v if isinstance(v, str) else str(v) for v in value]
-                elif kind == self.FLOAT_ARRAY:
-                    out[fname] = [float(v) for v in value]
         return out
+
+    def keeps(self, doc):
+        """True when converting doc would only add its id: every declared field has its type already, none is null."""
+        for fname, kind in self.plan:
+            value = doc.get(fname, MISSING)
+            if value is MISSING or (kind == self.PLAIN and value is not None):
+                continue
+            if value is None:
+                return False
+            if kind == self.STRING:
+                if not isinstance(value, str):
+                    return False
+            elif not isinstance(value, list):
+                return False
+            elif kind == self.STRING_ARRAY:
+                if not all(isinstance(v, str) for v in value):
+                    return False
+        return True
+
+    def line(self, doc, text):
+        """document_line(doc, self), given doc's canonical() text (computed for the fingerprint already).
+
+        When the conversion would only add the id (keeps), the line is that text with the id as its
+        first member (the text itself when the primary key is a string `id`): the document is not
+        encoded a second time. Otherwise it is converted and encoded as document_line does.
+        """
+        primary_key = self.primary_key
+        ident = doc[primary_key]
+        if primary_key == "id":
+            if isinstance(ident, str) and self.keeps(doc):
+                return text
+        elif "id" not in doc and self.keeps(doc):
+            return '{"id":%s,%s' % (_JSONL.encode(str(ident)), text[1:])  # doc has its primary key: text is not "{}"
+        return _JSONL.encode(self(doc))
 
 
 def convert_document(doc, primary_key, schema_types):
     """The Typesense document of a Meilisearch document: id as string, declared types enforced.
 
-    A null or missing declared field is left out; string fields get str(value); float fields get
-    float(int); array fields wrap a lone value; string[] and float[] convert their elements.
+    A null or missing declared field is left out; string fields get str(value); array fields wrap
+    a lone value; string[] converts its elements. Integers stay integers in float and float[]
+    fields: Typesense takes them (import's dirty_values=coerce_or_reject) and returns them as the
+    source had them.
     """
     return DocumentConverter(primary_key, schema_types)(doc)
 
@@ -369,10 +396,16 @@ def ledger_says_unchanged(entry, alias_target, snapshot, digest):
                 and entry.get("settings_digest") == digest)
 
 
+IMPORT_LINE_OK = '{"success":true}'
+
+
 def check_import_lines(text, offset=0):
     """Parse Typesense's JSONL import answer; return (ok_count, errors) with at most 10 errors kept."""
     ok, errors = 0, []
     for n, line in enumerate(text.splitlines()):
+        if line == IMPORT_LINE_OK:  # the answer to an accepted document, as Typesense writes it: not parsed
+            ok += 1
+            continue
         if not line.strip():
             continue
         try:
@@ -428,6 +461,18 @@ class IdCheck(object):
         return {"missing": missing[:self.limit], "missing_count": len(missing),
                 "unexpected": sorted(self.unexpected)[:self.limit], "unexpected_count": self.unexpected_count,
                 "received": self.received, "duplicates": self.duplicates}
+
+
+_MEILI_ID = re.compile(r"[A-Za-z0-9_-]{1,511}\Z")
+
+
+def ids_filterable(ids):
+    """True when every id follows Meilisearch's rule for document ids (1 to 511 of a-z A-Z 0-9 - _).
+
+    Such ids need no escaping in a Typesense filter (`id:=[...]`, each value in backticks).
+    """
+    match = _MEILI_ID.match
+    return all(match(i) for i in ids)
 
 
 def compare_ids(source_ids, target_ids, limit=10):

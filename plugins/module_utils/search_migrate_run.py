@@ -1,24 +1,19 @@
 # -*- coding: utf-8 -*-
-"""HTTP clients and the migration run (Meilisearch or a Meilisearch dump -> Typesense).
+"""The migration run (Meilisearch or a Meilisearch dump -> Typesense); the HTTP clients are in search_migrate_api.
 
 Stdlib only, so that the module runs on any host with python3 and the bench can import it.
-Meilisearch endpoints used (documented API): GET /indexes/{uid}, GET /indexes/{uid}/settings,
-GET /indexes/{uid}/documents?offset=&limit=, POST /indexes/{uid}/search.
-Typesense endpoints used: /collections, /collections/{c}/documents/import, .../export,
-.../search, /collections/{c}/synonyms/{id}, /aliases/{a}, and /collections/search_migrate_ledger/documents
-(the ledger: one document per alias, what the last run published and from which state of the index).
 
 The run (Migration) is a pipeline (threads, bounded queues): the next Meilisearch page is fetched
 while the current one is fingerprinted and spooled; the next JSONL batch is converted while
 Typesense imports the current one; Meilisearch's answers to the sample queries are fetched, on
-their own connection, while Typesense imports; the ids are checked while Typesense's export
-streams in. When the ledger does not say the index is unchanged, Typesense imports while the index
+their own connection, while Typesense imports; the ids are checked by searches filtered by id
+(Typesense's export, slower, only names the differences when that check fails or cannot be used).
+When the ledger does not say the index is unchanged, Typesense imports while the index
 is still read (StreamedImport: a collection named before the read ends, a schema from the first
 batch, checked against every later document); otherwise, and in check mode or from a dump, the
 import waits for the end of the read, so that a run over an unchanged index writes nothing.
 """
 
-import json
 import marshal
 import os
 import queue
@@ -27,366 +22,11 @@ import tempfile
 import threading
 import time
 
-try:
-    from urllib.parse import quote, urlencode, urlsplit
-    import http.client as httplib
-except ImportError:  # pragma: no cover (python 2 is not supported)
-    raise
-
+from ansible.module_utils.search_migrate_api import Background, Ledger, Prefetch
 from ansible.module_utils.search_migrate_lib import (
-    DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical,
-    check_import_lines, collection_form, document_line, ledger_says_unchanged, overlap, run_collection,
+    DocumentConverter, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical,
+    check_import_lines, collection_form, document_line, ids_filterable, ledger_says_unchanged, overlap, run_collection,
     settings_digest, settings_subset, target_collection)
-
-
-class SearchHTTPError(Exception):
-    """An HTTP answer that is not 2xx."""
-
-    def __init__(self, method, path, status, body):
-        Exception.__init__(self, "%s %s -> HTTP %s: %s" % (method, path, status, body[:300]))
-        self.status = status
-
-
-class Http(object):
-    """A small keep-alive JSON client for one base URL."""
-
-    def __init__(self, base_url, headers, timeout=120):
-        parts = urlsplit(base_url)
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.prefix = parts.path.rstrip("/")
-        self.headers = headers
-        self.timeout = timeout
-        self.conn = None
-
-    def _connect(self):
-        cls = httplib.HTTPSConnection if self.scheme == "https" else httplib.HTTPConnection
-        self.conn = cls(self.host, self.port, timeout=self.timeout)
-
-    def _send(self, method, url, body=None, headers=None):
-        """Send one request on the kept-alive connection (reconnecting once) and return the response."""
-        for attempt in (1, 2):
-            if self.conn is None:
-                self._connect()
-            try:
-                self.conn.request(method, url, body=body, headers=headers or dict(self.headers))
-                return self.conn.getresponse()
-            except (httplib.HTTPException, OSError):
-                self.conn.close()
-                self.conn = None
-                if attempt == 2:
-                    raise
-
-    def request(self, method, path, body=None, params=None, raw=False, content_type="application/json"):
-        url = self.prefix + path
-        if params:
-            url += "?" + urlencode(params)
-        headers = dict(self.headers)
-        if body is not None:
-            if not isinstance(body, (bytes, str)):
-                body = json.dumps(body)
-            if isinstance(body, str):
-                body = body.encode("utf-8")
-            headers["Content-Type"] = content_type
-        resp = self._send(method, url, body, headers)
-        data = resp.read().decode("utf-8")
-        if resp.status == 404 and method == "GET":
-            return None
-        if resp.status >= 300:
-            raise SearchHTTPError(method, path, resp.status, data)
-        return data if raw else (json.loads(data) if data else None)
-
-    def lines(self, method, path, params=None, chunk_size=65536):
-        """Yield the lines (bytes) of an answer as they arrive, without holding the whole answer."""
-        url = self.prefix + path
-        if params:
-            url += "?" + urlencode(params)
-        resp = self._send(method, url)
-        if resp.status >= 300:
-            raise SearchHTTPError(method, path, resp.status, resp.read().decode("utf-8", "replace"))
-        finished = False
-        try:
-            rest = b""
-            while True:
-                chunk = resp.read1(chunk_size)
-                if not chunk:
-                    break
-                parts = (rest + chunk).split(b"\n")
-                rest = parts.pop()
-                for part in parts:
-                    yield part
-            if rest:
-                yield rest
-            finished = True
-        finally:
-            if not finished:  # abandoned or broken: the rest of the answer is still on the connection
-                self.conn.close()
-                self.conn = None
-
-
-class Prefetch(object):
-    """Iterate over an iterable in a background thread, at most `depth` items ahead (bounded queue).
-
-    Items come out in order; an exception raised by the iterable is raised again in the consumer;
-    close() (or leaving the with block) stops the producer and waits for it.
-    """
-
-    def __init__(self, iterable, depth=2):
-        self.queue = queue.Queue(max(1, depth))
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(iterable,))
-        self.thread.daemon = True
-        self.thread.start()
-
-    def _put(self, item):
-        while not self.stop.is_set():
-            try:
-                self.queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, iterable):
-        try:
-            for item in iterable:
-                if not self._put(("item", item)):
-                    return
-            self._put(("end", None))
-        except BaseException as exc:  # handed to the consumer
-            self._put(("error", exc))
-
-    def __iter__(self):
-        while True:
-            kind, value = self.queue.get()
-            if kind == "item":
-                yield value
-            elif kind == "end":
-                return
-            else:
-                raise value
-
-    def close(self):
-        self.stop.set()
-        self.thread.join()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-
-class Background(object):
-    """Run one call in a thread; result() waits for it and returns its value or raises its exception."""
-
-    def __init__(self, func, *args):
-        self.value, self.error = None, None
-        self.thread = threading.Thread(target=self._run, args=(func, args))
-        self.thread.daemon = True
-        self.thread.start()
-
-    def _run(self, func, args):
-        try:
-            self.value = func(*args)
-        except BaseException as exc:  # handed to result()
-            self.error = exc
-
-    def done(self):
-        return not self.thread.is_alive()
-
-    def result(self):
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
-class MeiliSource(object):
-    """One Meilisearch index read through its documented API, in pages."""
-
-    def __init__(self, url, api_key, uid, page_size=1000, timeout=120):
-        headers = {"Authorization": "Bearer %s" % api_key} if api_key else {}
-        self.args = (url, api_key, uid, page_size, timeout)
-        self.http = Http(url, headers, timeout)
-        self.uid = uid
-        self.page_size = page_size
-        self.searchable = True
-
-    def fork(self):
-        """The same source on its own connection (for a thread)."""
-        return MeiliSource(*self.args)
-
-    def snapshot(self):
-        """What tells whether the index changed: its updatedAt and its number of documents.
-
-        Compared before and after the read: a write during the read (which could make offset
-        pages skip or repeat documents) changes one of them, and the run stops.
-        """
-        index = self.http.request("GET", "/indexes/%s" % quote(self.uid))
-        page = self.http.request("GET", "/indexes/%s/documents" % quote(self.uid), params={"offset": 0, "limit": 1})
-        if index is None or page is None:
-            raise ValueError("Meilisearch has no index %s" % self.uid)
-        return {"updatedAt": index.get("updatedAt"), "numberOfDocuments": page.get("total")}
-
-    def info(self):
-        index = self.http.request("GET", "/indexes/%s" % quote(self.uid))
-        if index is None:
-            raise ValueError("Meilisearch has no index %s" % self.uid)
-        settings = self.http.request("GET", "/indexes/%s/settings" % quote(self.uid))
-        return settings, index.get("primaryKey") or "id"
-
-    def pages(self):
-        offset = 0
-        while True:
-            page = self.http.request("GET", "/indexes/%s/documents" % quote(self.uid),
-                                     params={"offset": offset, "limit": self.page_size})
-            results = page.get("results", [])
-            yield results
-            offset += len(results)
-            if not results or offset >= page.get("total", 0):
-                return
-
-    def documents(self):
-        """Every document, page after page; the next page is fetched while this one is consumed."""
-        with Prefetch(self.pages(), depth=2) as pages:
-            for results in pages:
-                for doc in results:
-                    yield doc
-
-    def search(self, query, limit, primary_key):
-        answer = self.http.request("POST", "/indexes/%s/search" % quote(self.uid),
-                                   body={"q": query, "limit": limit, "matchingStrategy": "all",
-                                         "attributesToRetrieve": [primary_key]})
-        return [str(hit[primary_key]) for hit in answer.get("hits", [])]
-
-
-class DumpSource(object):
-    """One index of a Meilisearch dump file (tar.gz): no search, so no sample-query check."""
-
-    def __init__(self, path, uid):
-        self.reader = DumpReader(path, uid)
-        self.searchable = False
-
-    def info(self):
-        return self.reader.info()
-
-    def snapshot(self):  # a file does not change under the reader
-        return None
-
-    def documents(self):
-        return self.reader.documents()
-
-    def search(self, query, limit, primary_key):  # pragma: no cover (never called)
-        raise NotImplementedError
-
-
-class Typesense(object):
-    """The Typesense API calls the migration needs."""
-
-    def __init__(self, url, api_key, timeout=300):
-        self.args = (url, api_key, timeout)
-        self.http = Http(url, {"X-TYPESENSE-API-KEY": api_key}, timeout)
-
-    def fork(self):
-        """The same API on its own connection (for a thread)."""
-        return Typesense(*self.args)
-
-    def alias(self, name):
-        answer = self.http.request("GET", "/aliases/%s" % quote(name))
-        return answer.get("collection_name") if answer else None
-
-    def collection(self, name):
-        return self.http.request("GET", "/collections/%s" % quote(name))
-
-    def collections(self):
-        return self.http.request("GET", "/collections") or []
-
-    def create(self, schema):
-        return self.http.request("POST", "/collections", body=schema)
-
-    def drop(self, name):
-        return self.http.request("DELETE", "/collections/%s" % quote(name))
-
-    def synonym(self, collection, synonym):
-        body = dict((k, v) for k, v in synonym.items() if k != "id")
-        return self.http.request("PUT", "/collections/%s/synonyms/%s" % (quote(collection), quote(synonym["id"])), body=body)
-
-    def import_jsonl(self, collection, text):
-        return self.http.request("POST", "/collections/%s/documents/import" % quote(collection), body=text,
-                                 params={"action": "create"}, raw=True, content_type="text/plain")
-
-    def export_ids(self, collection):
-        return list(self.iter_export_ids(collection))
-
-    def iter_export_ids(self, collection):
-        """The id of every document of the collection, parsed while the export streams in."""
-        for line in self.http.lines("GET", "/collections/%s/documents/export" % quote(collection),
-                                    params={"include_fields": "id"}):
-            if line.strip():
-                yield json.loads(line.decode("utf-8"))["id"]
-
-    def search(self, collection, query, query_by, limit):
-        answer = self.http.request("GET", "/collections/%s/documents/search" % quote(collection), params={
-            "q": query, "query_by": ",".join(query_by), "per_page": limit, "num_typos": 0,
-            "drop_tokens_threshold": 0, "typo_tokens_threshold": 0, "include_fields": "id"})
-        return [hit["document"]["id"] for hit in answer.get("hits", [])]
-
-    def point_alias(self, alias, collection):
-        return self.http.request("PUT", "/aliases/%s" % quote(alias), body={"collection_name": collection})
-
-    def document(self, collection, doc_id):
-        """One document, or None when the collection or the document does not exist."""
-        return self.http.request("GET", "/collections/%s/documents/%s" % (quote(collection), quote(doc_id, safe="")))
-
-    def upsert(self, collection, doc):
-        return self.http.request("POST", "/collections/%s/documents" % quote(collection), body=doc,
-                                 params={"action": "upsert"})
-
-    def delete_document(self, collection, doc_id):
-        return self.http.request("DELETE", "/collections/%s/documents/%s" % (quote(collection), quote(doc_id, safe="")))
-
-
-LEDGER_COLLECTION = "search_migrate_ledger"
-LEDGER_SCHEMA = {"name": LEDGER_COLLECTION, "fields": [{"name": "alias", "type": "string"}]}
-
-
-class Ledger(object):
-    """What the last run published for each alias, kept in Typesense (collection search_migrate_ledger).
-
-    One document per alias (id = alias name): the collection published, its fingerprint, and the
-    state of the source it was made from (updatedAt, numberOfDocuments, settings digest). A source
-    still in that state has nothing new (ledger_says_unchanged): the run reads and verifies only.
-    The collection is created on the first write; site keys are not given access to it.
-    """
-
-    def __init__(self, typesense):
-        self.typesense = typesense
-
-    def get(self, alias):
-        return self.typesense.document(LEDGER_COLLECTION, alias)
-
-    def record(self, alias, collection, fingerprint, snapshot, digest):
-        doc = {"id": alias, "alias": alias, "collection": collection, "fingerprint": fingerprint,
-               "settings_digest": digest, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        doc.update((k, v) for k, v in (snapshot or {}).items() if v is not None)
-        try:
-            self.typesense.upsert(LEDGER_COLLECTION, doc)
-        except SearchHTTPError as exc:
-            if exc.status != 404:
-                raise
-            self.typesense.create(dict(LEDGER_SCHEMA))
-            self.typesense.upsert(LEDGER_COLLECTION, doc)
-
-    def forget(self, alias):
-        """Remove the alias's entry (its next run streams a full import); no entry is not an error."""
-        try:
-            self.typesense.delete_document(LEDGER_COLLECTION, alias)
-        except SearchHTTPError as exc:
-            if exc.status != 404:
-                raise
 
 
 def auto_queries(samples, query_by, count=5, words=4):
@@ -457,8 +97,9 @@ class Reading(object):
 
     The spool (a binary temporary file) holds the documents as they were read, in marshal chunks of
     chunk_size documents (JSON values only: marshal.loads reads them back several times faster than
-    json.loads). After each chunk is written, on_chunk(reading, (offset, size)) is called: the
-    streamed path hands the chunk to its import thread there.
+    json.loads). After each chunk is written, on_chunk(reading, (offset, size), documents, texts)
+    is called, texts being the documents' canonical() texts (fingerprinted already): the streamed
+    path hands the chunk to its import thread there.
     """
 
     def __init__(self, primary_key, alias, spool, say, chunk_size=SPOOL_CHUNK):
@@ -475,19 +116,23 @@ class Reading(object):
         """Consume the documents (closing the iterable, which stops a page prefetch, however it ends)."""
         primary_key, chunk_size, samples = self.primary_key, self.chunk_size, self.samples
         add_type, add_text, add_id = self.types.add, self.finger.add_canonical, self.ids.append
-        chunk = []
-        keep = chunk.append
+        chunk, texts = [], []
+        keep, keep_text = chunk.append, texts.append
         try:
             for n, doc in enumerate(docs):
                 if primary_key not in doc:
                     raise ValueError("document #%d has no primary key %s" % (n, primary_key))
-                add_text(canonical(doc))
+                text = canonical(doc)
+                add_text(text)
                 add_type(doc)
                 add_id(str(doc[primary_key]))
                 keep(doc)
+                if on_chunk is not None:
+                    keep_text(text)
                 if len(chunk) >= chunk_size:
-                    self._spool(chunk, on_chunk)
-                    del chunk[:]
+                    self._spool(chunk, texts, on_chunk)
+                    chunk, texts = [], []  # new lists: on_chunk may keep the last ones
+                    keep, keep_text = chunk.append, texts.append
                 if n % 997 == 0 and len(samples) < 50:
                     samples.append(doc)
                 if (n + 1) % 20000 == 0:
@@ -497,13 +142,13 @@ class Reading(object):
             if close is not None:
                 close()
         if chunk:
-            self._spool(chunk, on_chunk)
+            self._spool(chunk, texts, on_chunk)
         return self
 
-    def _spool(self, chunk, on_chunk):
+    def _spool(self, chunk, texts, on_chunk):
         location = spool_chunk(self.spool, chunk)
         if on_chunk is not None:
-            on_chunk(self, location)
+            on_chunk(self, location, chunk, texts)
 
     def fingerprint(self, settings):
         return self.finger.hexdigest(settings_subset(settings), self.primary_key)
@@ -519,7 +164,7 @@ def spool_chunk(spool, docs):
     """Append a list of documents to the spool: 8-byte length, then marshal data.
 
     Returns (offset, size) of the data, flushed to the file: another thread can read it back with
-    os.pread (fed_documents) while this one goes on writing.
+    os.pread (fed_lines) while this one goes on writing.
     """
     data = marshal.dumps(docs)
     spool.write(struct.pack(">Q", len(data)))
@@ -544,19 +189,33 @@ def spooled_documents(spool):
             yield doc
 
 
+FEED_BUDGET = 64 << 20  # characters of JSONL held in memory between the reader and the import thread
+
+
 class Feed(object):
     """Spooled chunks handed from the reader to the import thread: put, then end (all sent) or abort (stop now).
 
-    Unbounded: its items are (offset, size) pairs of chunks already in the spool file, so the
-    read never waits for Typesense and the documents in flight are on disk, not in memory.
+    An item is a chunk's place in the spool file and, while the lines held in memory stay under
+    `budget` characters, its JSONL lines converted by the reader: the import thread sends those as
+    they are and reads only the other chunks back from the spool. The queue itself is unbounded
+    (the read never waits for Typesense): past the budget, the documents in flight are on disk.
     """
 
-    def __init__(self):
+    def __init__(self, budget=None):
         self.queue = queue.Queue()
         self.aborted = threading.Event()
+        self.lock = threading.Lock()
+        self.held, self.budget = 0, FEED_BUDGET if budget is None else budget
 
-    def put(self, location):
-        self.queue.put(location)
+    def room(self):
+        """True while the lines held in memory are under the budget."""
+        return self.held < self.budget
+
+    def put(self, location, lines=None):
+        size = sum(map(len, lines)) if lines is not None else 0
+        with self.lock:
+            self.held += size
+        self.queue.put((location, lines, size))
 
     def end(self):
         self.queue.put(None)
@@ -566,29 +225,40 @@ class Feed(object):
         self.queue.put(None)
 
     def __iter__(self):
+        """(location, lines or None) for each chunk, until end or abort."""
         while not self.aborted.is_set():
-            location = self.queue.get()
-            if location is None or self.aborted.is_set():
+            item = self.queue.get()
+            if item is None or self.aborted.is_set():
                 return
-            yield location
+            location, lines, size = item
+            with self.lock:
+                self.held -= size
+            yield location, lines
 
 
-def fed_documents(feed, spool):
-    """The documents of the chunks put in a Feed, read back from the spool file (os.pread: no shared position)."""
+def fed_lines(feed, spool, converter):
+    """The JSONL lines of the chunks put in a Feed: as handed over, or converted from the spool file.
+
+    The spool is read with os.pread (no shared file position with the reader still writing it).
+    """
     fd = spool.fileno()
-    for offset, size in feed:
+    for (offset, size), lines in feed:
+        if lines is not None:
+            for line in lines:
+                yield line
+            continue
         data = os.pread(fd, size, offset)
         if len(data) != size:
             raise ValueError("the spool file is truncated")
         for doc in marshal.loads(data):
-            yield doc
+            yield document_line(doc, converter)
 
 
-def jsonl_batches(docs, primary_key, schema_types, batch_size):
-    """Typesense JSONL lines (document_line), in lists of batch_size."""
-    batch, converter = [], DocumentConverter(primary_key, schema_types)
-    for doc in docs:
-        batch.append(document_line(doc, converter))
+def batched(lines, batch_size):
+    """Lists of batch_size items (the last one shorter)."""
+    batch = []
+    for line in lines:
+        batch.append(line)
         if len(batch) >= batch_size:
             yield batch
             batch = []
@@ -596,24 +266,53 @@ def jsonl_batches(docs, primary_key, schema_types, batch_size):
         yield batch
 
 
-def import_batches(typesense, collection, batches, count, alias, say):
-    """POST each batch (converted in a background thread, one batch ahead) and check every answer line.
+def jsonl_batches(docs, primary_key, schema_types, batch_size):
+    """Typesense JSONL lines (document_line), in lists of batch_size."""
+    converter = DocumentConverter(primary_key, schema_types)
+    return batched((document_line(doc, converter) for doc in docs), batch_size)
 
+
+IMPORT_IN_FLIGHT = 2  # import requests sent before the oldest is answered
+
+
+def import_batches(typesense, collection, batches, count, alias, say, on_batch=None, in_flight=None):
+    """POST each batch and check every answer line, in order.
+
+    The batches are converted in a background thread, one batch ahead. With a Typesense that can
+    fork (its own connection per thread), IMPORT_IN_FLIGHT requests are under way at once: Typesense
+    applies writes one after the other, and the next batch is already there when one ends (no
+    round trip between batches). Answers are handled in the order the batches were sent.
     Returns (documents sent, errors): an answer with fewer lines than the batch is an error too.
+    on_batch(size), when given, is called after each batch accepted whole while no error was seen.
+    in_flight overrides IMPORT_IN_FLIGHT (the bench's one-request-at-a-time baseline).
     """
-    done, errors, t0 = 0, [], time.time()
+    in_flight = (in_flight or IMPORT_IN_FLIGHT) if hasattr(typesense, "fork") else 1
+    senders = [typesense] + [typesense.fork() for _ in range(in_flight - 1)]
+    state = {"done": 0, "errors": [], "t0": time.time()}
+
+    def handle(sent, size):
+        answer = sent.result()
+        done, errors = state["done"], state["errors"]
+        ok, errs = check_import_lines(answer, done)
+        if ok + len(errs) != size:
+            errs.append({"line": done, "error": "answer has %d lines for %d documents" % (ok + len(errs), size)})
+        errors.extend(errs)
+        state["done"] = done = done + size
+        if on_batch is not None and not errors:
+            on_batch(size)
+        say("%s: imported %d/%s documents (%.0f docs/s)"
+            % (alias, done, count if count is not None else "?", done / max(time.time() - state["t0"], 1e-6)))
+
+    under_way = []
     with Prefetch(batches, depth=2) as pending:
-        for lines in pending:
-            answer = typesense.import_jsonl(collection, "\n".join(lines))
-            ok, errs = check_import_lines(answer, done)
-            if ok + len(errs) != len(lines):
-                errs.append({"line": done,
-                             "error": "answer has %d lines for %d documents" % (ok + len(errs), len(lines))})
-            errors.extend(errs)
-            done += len(lines)
-            say("%s: imported %d/%s documents (%.0f docs/s)"
-                % (alias, done, count if count is not None else "?", done / max(time.time() - t0, 1e-6)))
-    return done, errors
+        for number, lines in enumerate(pending):
+            sender = senders[number % in_flight]
+            under_way.append((Background(sender.import_jsonl, collection, "\n".join(lines)), len(lines)))
+            if len(under_way) >= in_flight:
+                handle(*under_way.pop(0))
+    while under_way:
+        handle(*under_way.pop(0))
+    return state["done"], state["errors"]
 
 
 def schema_changes(old, new):
@@ -628,8 +327,9 @@ class StreamedImport(object):
 
     The reader hands over each spooled chunk (add). Once batch_size documents are read, the schema
     is built from the settings and their field types, the collection is created and a background
-    thread (on its own Typesense connection) converts and imports the chunks, read back from the
-    spool. Before a chunk is handed over, the schema of every document read so far is compared with
+    thread (on its own Typesense connection) imports the chunks: their JSONL lines converted by the
+    reader while the Feed's memory budget allows, otherwise read back from the spool and converted
+    there (each document is converted once, on one side or the other). Before a chunk is handed over, the schema of every document read so far is compared with
     the collection's: if it differs (a field whose type changed, a field seen for the first time)
     the stream stops (`diverged` holds why) and no later document is sent; field types only ever
     widen, so the final schema would differ too. The caller then drops the collection (drop) and
@@ -641,21 +341,32 @@ class StreamedImport(object):
         self.spool, self.name, self.settings, self.primary_key = spool, name, settings, primary_key
         self.batch_size, self.expected, self.alias, self.say = batch_size, expected, alias, say
         self.feed, self.pending, self.importer = Feed(), [], None
-        self.schema = self.query_by = self.types_seen = None
+        self.schema = self.query_by = self.types_seen = self.converter = None
         self.created, self.diverged, self.seconds = False, None, 0.0
+        self.presence = None  # IdPresence, once the reading is known (add)
 
-    def add(self, reading, location):
+    def add(self, reading, location, docs, texts):
         """After each spooled chunk (reader's thread): start when the first batch is read, then hand it over."""
         if self.diverged:
             return
+        if self.presence is None:
+            self.presence = IdPresence(self.typesense, self.name, reading.ids)
         if self.schema is None:
-            self.pending.append(location)
+            self.pending.append((location, docs, texts))
             if reading.count >= self.batch_size:
                 self.start(reading)
             return
         if self.importer.done():
             self.importer.result()  # the import stopped before the end: its error, now rather than after the read
         if self.check(reading):
+            self.hand_over(location, docs, texts)
+
+    def hand_over(self, location, docs, texts):
+        """Put a chunk in the feed: with its JSONL lines while the memory budget allows, else by its place only."""
+        if self.feed.room():
+            line = self.converter.line
+            self.feed.put(location, [line(doc, text) for doc, text in zip(docs, texts)])
+        else:
             self.feed.put(location)
 
     def check(self, reading):
@@ -679,22 +390,25 @@ class StreamedImport(object):
         self.schema, self.query_by, _ = build_schema(self.name, self.settings, types.types, types.order,
                                                      self.primary_key)
         self.types_seen = dict(types.types)
+        self.converter = DocumentConverter(self.primary_key, dict((f["name"], f["type"]) for f in self.schema["fields"]))
         self.say("%s: streaming into %s (schema from the first %d documents)" % (self.alias, self.name, reading.count))
         self.typesense.create(self.schema)
         self.created = True
         for synonym in build_synonyms(self.settings):
             self.typesense.synonym(self.name, synonym)
         self.importer = Background(self._import)
-        for location in self.pending:
-            self.feed.put(location)
+        for location, docs, texts in self.pending:
+            self.hand_over(location, docs, texts)
         self.pending = []
 
     def _import(self):
         t0 = time.time()
-        schema_types = dict((f["name"], f["type"]) for f in self.schema["fields"])
-        batches = jsonl_batches(fed_documents(self.feed, self.spool), self.primary_key, schema_types, self.batch_size)
+        batches = batched(fed_lines(self.feed, self.spool, self.converter), self.batch_size)
         try:
-            return import_batches(self.typesense, self.name, batches, self.expected, self.alias, self.say)
+            # Each accepted batch's ids are looked for at once (IdPresence): the verification has
+            # only the count and the sample queries left to do when the import ends.
+            return import_batches(self.typesense, self.name, batches, self.expected, self.alias, self.say,
+                                  on_batch=self.presence.later)
         finally:
             self.seconds = round(time.time() - t0, 2)
 
@@ -704,6 +418,8 @@ class StreamedImport(object):
         Returns (documents sent, errors), as import_batches.
         """
         if self.schema is None:
+            if self.presence is None:
+                self.presence = IdPresence(self.typesense, self.name, reading.ids)
             self.start(reading)
         self.feed.end()
         return self.importer.result()
@@ -713,6 +429,8 @@ class StreamedImport(object):
         self.feed.abort()
         if self.importer is not None:
             self.importer.thread.join()
+        if self.presence is not None:
+            self.presence.stop()
 
     def drop(self):
         """Stop, then drop the collection: it is never published."""
@@ -868,7 +586,8 @@ class Migration(object):
         if errors:
             stream.drop()
             return self.refused(result, errors, "; %s dropped" % stream.name)
-        return self.verify_and_publish(result, reading, stream.name, query_by, queries, answers, fingerprint, True)
+        return self.verify_and_publish(result, reading, stream.name, query_by, queries, answers, fingerprint, True,
+                                       presence=stream.presence)
 
     def sequential(self, spool, reading):
         """Import after the read, from the spool, into `<alias>__<fingerprint>` (or nothing to do)."""
@@ -939,7 +658,8 @@ class Migration(object):
             answers.start(queries)
         return queries, answers
 
-    def verify_and_publish(self, result, reading, collection, query_by, queries, answers, fingerprint, publish):
+    def verify_and_publish(self, result, reading, collection, query_by, queries, answers, fingerprint, publish,
+                           presence=None):
         """Verify the collection; when publish, point the alias at it, apply retention and record it in the ledger."""
         if self.verify:
             t0 = time.time()
@@ -948,7 +668,7 @@ class Migration(object):
             source_top = (lambda: answers.results(queries)) if answers is not None else None
             result["verification"] = verify_collection(self.source, self.typesense, collection, reading.ids,
                                                        self.primary_key, query_by, queries, self.top_k,
-                                                       self.min_overlap, source_top=source_top)
+                                                       self.min_overlap, source_top=source_top, presence=presence)
             self.timings["verify"] = round(time.time() - t0, 2)
             if not result["verification"]["ok"]:
                 result["failed"] = True
@@ -978,24 +698,121 @@ class Migration(object):
         return dropped
 
 
-def verify_collection(source, typesense, collection, source_ids, primary_key, query_by, queries, top_k, min_overlap,
-                      source_top=None):
-    """Counts, ids and sample-query overlap between the source and a Typesense collection.
+ID_CHECK_CHUNK = 5000  # ids per filtered search
 
-    Every id of the collection is streamed from Typesense's export and compared with the ids read
-    from the source (missing, unexpected, repeated). source_top, when given, is a callable returning
-    the source's top results for each query (fetched in the background); otherwise the source is
-    queried here.
+
+class IdPresence(object):
+    """Looks for the source ids in a collection, in order, by searches filtered by id (Typesense.count_ids).
+
+    The streamed import hands over the size of each batch Typesense has accepted (later): a
+    background thread, on its own connection, looks for those ids while the next batch is imported.
+    The verification looks for the rest (finish). It applies to ids that Typesense's filter syntax
+    takes as they are (ids_filterable: Meilisearch's own rule for document ids): on the first chunk
+    of other ids, or an error, it stops and is no longer `usable` (the caller checks otherwise).
     """
-    info = typesense.collection(collection) or {}
+
+    def __init__(self, typesense, collection, source_ids):
+        self.typesense, self.collection, self.ids = typesense, collection, source_ids
+        self.checked = self.found = 0
+        self.usable = hasattr(typesense, "count_ids")
+        self.todo = self.thread = None
+
+    def later(self, count):
+        """Look for the next `count` source ids (imported already) in the background."""
+        if self.thread is None:
+            self.todo = queue.Queue()
+            own = self.typesense.fork() if hasattr(self.typesense, "fork") else self.typesense
+            self.thread = threading.Thread(target=self._work, args=(own,))
+            self.thread.daemon = True
+            self.thread.start()
+        self.todo.put(count)
+
+    def _work(self, typesense):
+        while True:
+            count = self.todo.get()
+            if count is None:
+                return
+            try:
+                self.advance(count, typesense)
+            except Exception:  # the caller checks every id again (or exports them): the error shows there
+                self.usable = False
+
+    def stop(self):
+        """Wait for the background searches (those handed over already)."""
+        if self.thread is not None:
+            self.todo.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def advance(self, count, typesense=None):
+        """Look for the next `count` source ids now."""
+        typesense = typesense or self.typesense
+        while count > 0 and self.usable:
+            chunk = self.ids[self.checked:self.checked + min(count, ID_CHECK_CHUNK)]
+            if not chunk:
+                return
+            if not ids_filterable(chunk):
+                self.usable = False
+                return
+            self.found += typesense.count_ids(self.collection, chunk)
+            self.checked += len(chunk)
+            count -= len(chunk)
+
+    def finish(self):
+        """Look for the ids not looked for yet; True when every source id was found."""
+        self.stop()
+        self.advance(len(self.ids) - self.checked)
+        return self.usable and self.checked == len(self.ids) and self.found == self.checked
+
+
+def ids_by_filter(typesense, collection, source_ids, target_count, presence=None):
+    """The id check by searches filtered by id, or None when it cannot decide (then the export does).
+
+    When the collection holds as many documents as there are source ids, all distinct, and every
+    source id was found (IdPresence: during the import, or now), the collection's ids are exactly
+    the source's. A presence check started during the import that did not find every id is done
+    again once from the start (a node of a cluster may answer before it has applied the last
+    writes). None for other ids, a count that differs, repeated source ids or ids not found: the
+    export then names what differs.
+    """
+    count = len(source_ids)
+    if target_count != count or len(set(source_ids)) != count:
+        return None
+    if presence is None or not presence.finish():
+        presence = IdPresence(typesense, collection, source_ids)
+        if not presence.finish():
+            return None
+    return {"method": "id filter", "found": presence.found, "missing": [], "missing_count": 0, "unexpected": [],
+            "unexpected_count": 0, "duplicates": 0}
+
+
+def ids_by_export(typesense, collection, source_ids):
+    """The id check over Typesense's export of every id: names the missing, unexpected and repeated ids."""
     check = IdCheck(source_ids)
     for target_id in typesense.iter_export_ids(collection):
         check.add(target_id)
-    ids = check.result()
-    out = {"source_count": len(source_ids), "target_count": info.get("num_documents"), "exported": ids["received"],
-           "ids": ids, "queries": [], "min_overlap": min_overlap}
-    ok = (info.get("num_documents") == len(source_ids) and ids["received"] == len(source_ids)
-          and ids["missing_count"] == 0 and ids["unexpected_count"] == 0 and ids["duplicates"] == 0)
+    return dict(check.result(), method="export")
+
+
+def verify_collection(source, typesense, collection, source_ids, primary_key, query_by, queries, top_k, min_overlap,
+                      source_top=None, presence=None):
+    """Counts, ids and sample-query overlap between the source and a Typesense collection.
+
+    Every source id is looked for in the collection (ids_by_filter; presence: an IdPresence that
+    the import has advanced) and the counts compared; when that check fails or cannot be used, every id of the collection is streamed from Typesense's
+    export and compared with the source's (missing, unexpected, repeated). source_top, when given,
+    is a callable returning the source's top results for each query (fetched in the background);
+    otherwise the source is queried here.
+    """
+    info = typesense.collection(collection) or {}
+    target_count = info.get("num_documents")
+    ids = ids_by_filter(typesense, collection, source_ids, target_count, presence)
+    if ids is None:
+        ids = ids_by_export(typesense, collection, source_ids)
+    out = {"source_count": len(source_ids), "target_count": target_count, "ids": ids, "queries": [],
+           "min_overlap": min_overlap}
+    ok = (target_count == len(source_ids) and ids["missing_count"] == 0 and ids["unexpected_count"] == 0
+          and ids["duplicates"] == 0 and ids.get("received", len(source_ids)) == len(source_ids))
     if source.searchable and query_by:
         tops = source_top() if source_top is not None else [source.search(q, top_k, primary_key) for q in queries]
         for query, expected in zip(queries, tops):

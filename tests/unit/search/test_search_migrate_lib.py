@@ -9,8 +9,8 @@ import pytest
 
 from ansible.module_utils.search_migrate_lib import (
     DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, check_import_lines,
-    collection_form, compare_ids, convert_document, document_line, ledger_says_unchanged, merge_field_type, overlap,
-    run_collection, settings_digest, target_collection, value_type)
+    canonical, collection_form, compare_ids, convert_document, document_line, ids_filterable, ledger_says_unchanged,
+    merge_field_type, overlap, run_collection, settings_digest, target_collection, value_type)
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -89,7 +89,7 @@ def test_synonyms_are_one_way_and_drop_self_references():
 def test_convert_document_sets_string_id_and_enforces_types():
     doc = convert_document({"cid": 7, "salaire": 50000, "tags": "one", "n": None},
                            "cid", {"salaire": "float", "tags": "string[]", "n": "string"})
-    assert doc == {"cid": 7, "id": "7", "salaire": 50000.0, "tags": ["one"]}
+    assert doc == {"cid": 7, "id": "7", "salaire": 50000, "tags": ["one"]}   # an int stays an int in a float field
 
 
 def test_fingerprint_ignores_order_and_sees_changes():
@@ -112,6 +112,8 @@ def test_check_import_lines_counts_and_reports_errors():
     assert ok == 2
     assert errors == [{"line": 102, "error": "bad field", "document": "{}"}]
     assert check_import_lines("not json")[1][0]["error"].startswith("unparsable")
+    assert check_import_lines('{"success": true}\n{"success":true}') == (2, [])   # spaced: parsed, same verdict
+    assert check_import_lines('{"success":"true"}')[0] == 0                       # only the boolean counts
 
 
 def test_overlap_and_compare_ids():
@@ -154,14 +156,10 @@ def reference_convert(doc, primary_key, schema_types):
             continue
         if ftype == "string" and not isinstance(value, str):
             out[fname] = str(value)
-        elif ftype == "float" and isinstance(value, int) and not isinstance(value, bool):
-            out[fname] = float(value)
         elif ftype.endswith("[]") and not isinstance(value, list):
             out[fname] = [value]
         if ftype == "string[]":
             out[fname] = [v if isinstance(v, str) else str(v) for v in out[fname]]
-        elif ftype == "float[]":
-            out[fname] = [float(v) for v in out[fname]]
     return out
 
 
@@ -190,6 +188,47 @@ def test_document_converter_follows_the_rules_and_document_line_is_json():
             assert converter(doc) == expected
             assert convert_document(doc, "pk", schema_types) == expected
             assert json.loads(document_line(doc, converter)) == json.loads(json.dumps(expected))
+
+
+@pytest.mark.parametrize("primary_key", ["pk", "id"])
+def test_a_line_from_the_canonical_text_is_the_line_document_line_gives(primary_key):
+    rng = random.Random(13)
+    reused = 0
+    for _ in range(300):
+        schema_types = dict((k, rng.choice(TYPES)) for k in rng.sample("abcdefg", rng.randint(0, 7)))
+        converter = DocumentConverter(primary_key, schema_types)
+        for doc in random_docs(rng, 10):
+            doc = dict(doc)
+            if primary_key == "id":
+                number = doc.pop("pk")
+                doc["id"] = rng.choice([number, "doc-%d" % number])                 # a number or a string
+            elif rng.random() < 0.2:
+                doc["id"] = "another field"                                         # replaced by the primary key
+            try:
+                expected = document_line(doc, converter)
+            except (TypeError, ValueError):
+                continue
+            text = canonical(doc)
+            line = converter.line(doc, text)
+            assert json.loads(line) == json.loads(expected)
+            reused += line is text or line.endswith(text[1:])
+    assert reused > 100                                  # the shortcut is taken, not only the fallback
+
+
+def test_a_line_keeps_unicode_and_puts_the_id_first():
+    converter = DocumentConverter("cid", {"titre": "string", "salaire": "float"})
+    doc = {"cid": 7, "titre": "Développeur·se", "salaire": 52000.5}
+    assert converter.line(doc, canonical(doc)) == '{"id":"7","cid":7,"salaire":52000.5,"titre":"Développeur·se"}'
+    doc = dict(doc, salaire=52000, titre=1)                                 # a number in a string field: converted
+    assert json.loads(converter.line(doc, canonical(doc))) == {"cid": 7, "salaire": 52000, "titre": "1", "id": "7"}
+
+
+@pytest.mark.parametrize("ids,expected", [
+    (["1", "a-b_C", "x" * 511], True), ([], True),
+    (["a b"], False), (["é"], False), (["a,b"], False), (["`"], False), ([""], False), (["x" * 512], False),
+])
+def test_ids_filterable_follows_meilisearchs_id_rule(ids, expected):
+    assert ids_filterable(ids) is expected
 
 
 def test_field_types_fast_paths_give_the_plain_merge():

@@ -2,7 +2,8 @@
 
 import json
 
-from ansible.module_utils.search_migrate_run import SearchHTTPError, auto_queries, migrate
+from ansible.module_utils.search_migrate_api import SearchHTTPError
+from ansible.module_utils.search_migrate_run import auto_queries, migrate
 
 
 class FakeSource(object):
@@ -83,11 +84,15 @@ class FakeTypesense(object):
         return "\n".join(out)
 
     def iter_export_ids(self, coll):
+        self.calls.append(("export", coll))
         return iter(list(self.colls[coll]))
+
+    def count_ids(self, coll, ids):
+        return sum(1 for i in ids if i in self.colls[coll])
 
     def search(self, coll, query, query_by, limit):
         words = query.lower().split()
-        return [i for i, d in sorted(self.colls[coll].items(), key=lambda x: int(x[0]))
+        return [i for i, d in sorted(self.colls[coll].items(), key=lambda x: int(x[0].split()[-1]))
                 if all(w in d["titre"].lower() for w in words)][:limit]
 
     def point_alias(self, alias, coll):
@@ -165,8 +170,9 @@ import threading  # noqa: E402
 import pytest  # noqa: E402
 
 from ansible.module_utils.search_migrate_lib import Fingerprint  # noqa: E402
+from ansible.module_utils.search_migrate_api import Http, Prefetch, Typesense  # noqa: E402
 from ansible.module_utils.search_migrate_run import (  # noqa: E402
-    Http, Prefetch, SourceAnswers, Typesense, import_batches, read_source, spooled_documents)
+    SourceAnswers, import_batches, read_source, spooled_documents)
 
 
 def test_prefetch_keeps_order_and_raises_the_producers_error():
@@ -276,27 +282,107 @@ def test_source_answers_asks_late_queries_itself():
 
 
 class TamperedTypesense(FakeTypesense):
-    """Exports ids that differ from what was imported."""
+    """A collection whose content is changed after each import (as by another writer), or whose export lies."""
 
-    def __init__(self, export):
+    def __init__(self, tamper=None, export=None):
         FakeTypesense.__init__(self)
-        self.export = export
+        self.tamper, self.export = tamper, export
+
+    def import_jsonl(self, coll, text):
+        answer = FakeTypesense.import_jsonl(self, coll, text)
+        if self.tamper and coll != LEDGER:
+            self.tamper(self.colls[coll])
+        return answer
 
     def iter_export_ids(self, coll):
-        return iter(self.export(list(self.colls[coll])))
+        ids = list(FakeTypesense.iter_export_ids(self, coll))
+        return iter(self.export(ids) if self.export else ids)
 
 
-@pytest.mark.parametrize("export,field", [
-    (lambda ids: ids[:-1], "missing_count"),
-    (lambda ids: ids + ["999"], "unexpected_count"),
-    (lambda ids: ids + ids[:1], "duplicates"),
+def lose(docs):
+    docs.pop("25", None)
+
+
+def add(docs):
+    docs["999"] = {"id": "999", "titre": "intrus"}
+
+
+def rename(docs):
+    if "25" in docs:
+        docs["998"] = dict(docs.pop("25"), id="998")
+
+
+@pytest.mark.parametrize("tamper,counts", [
+    (lose, {"missing_count": 1, "unexpected_count": 0}),
+    (add, {"missing_count": 0, "unexpected_count": 1}),
+    (rename, {"missing_count": 1, "unexpected_count": 1}),    # same count: only the ids tell
 ])
-def test_verification_fails_when_the_export_differs(export, field):
-    ts = TamperedTypesense(export)
+def test_verification_fails_and_the_export_names_the_ids_when_the_collection_differs(tamper, counts):
+    ts = TamperedTypesense(tamper)
     result = migrate(FakeSource(DOCS), ts, "cand")
-    assert result["failed"] and not result["verification"]["ok"]
-    assert result["verification"]["ids"][field] == 1
+    ids = result["verification"]["ids"]
+    assert result["failed"] and not result["verification"]["ok"] and ids["method"] == "export"
+    assert dict((k, ids[k]) for k in counts) == counts
     assert "cand" not in ts.aliases
+
+
+def test_a_repeated_id_in_the_export_fails_the_verification():
+    ts = TamperedTypesense(tamper=lose, export=lambda ids: ids + ids[:1])
+    result = migrate(FakeSource(DOCS), ts, "cand")
+    assert result["failed"] and result["verification"]["ids"]["duplicates"] == 1
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_ids_are_checked_by_filtered_searches_without_an_export(streamed):
+    ts = FakeTypesense()
+    source = SnapshotSource(DOCS) if streamed else FakeSource(DOCS)
+    result = migrate(source, ts, "cand", batch_size=10)
+    assert result["path"] == ("streamed" if streamed else "sequential") and result["verification"]["ok"]
+    assert result["verification"]["ids"]["method"] == "id filter" and result["verification"]["ids"]["found"] == 25
+    assert not [c for c in ts.calls if c[0] == "export"]
+
+
+def test_ids_outside_meilisearchs_rule_are_checked_by_the_export():
+    docs = [dict(d, cid="n %d" % d["cid"]) for d in DOCS]      # a space: not a Meilisearch id, not filtered
+    ts = FakeTypesense()
+    result = migrate(FakeSource(docs), ts, "cand")
+    assert result["verification"]["ok"] and result["verification"]["ids"]["method"] == "export"
+
+
+def test_a_presence_check_that_ran_ahead_of_a_lagging_node_is_done_again():
+    class Lagging(FakeTypesense):
+        """Answers the first filtered searches as a node that has not applied the writes yet."""
+        lag = 2
+
+        def count_ids(self, coll, ids):
+            if self.lag:
+                self.lag -= 1
+                return 0
+            return FakeTypesense.count_ids(self, coll, ids)
+
+    ts = Lagging()
+    result = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    assert result["path"] == "streamed" and result["verification"]["ok"]
+    assert result["verification"]["ids"]["method"] == "id filter" and not ts.lag
+
+
+def test_a_failing_presence_search_falls_back_to_the_export():
+    class NoFilter(FakeTypesense):
+        def count_ids(self, coll, ids):
+            raise SearchHTTPError("POST", "/multi_search", 400, "bad filter")
+
+    ts = NoFilter()
+    with pytest.raises(SearchHTTPError):   # checked again at the end: the error shows
+        migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+
+
+def test_past_the_memory_budget_the_import_reads_the_spool(monkeypatch):
+    from ansible.module_utils import search_migrate_run
+    monkeypatch.setattr(search_migrate_run, "FEED_BUDGET", 0)    # every chunk read back from the spool
+    ts = FakeTypesense()
+    result = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    assert result["path"] == "streamed" and result["imported"] == 25 and result["verification"]["ok"]
+    assert sorted(ts.colls[result["collection"]], key=int) == [str(n) for n in range(1, 26)]
 
 
 def test_import_batches_flags_a_short_answer():
@@ -306,6 +392,35 @@ def test_import_batches_flags_a_short_answer():
 
     done, errors = import_batches(Short(), "c", iter([["{}", "{}"], ["{}"]]), 3, "a", lambda m: None)
     assert done == 3 and errors == [{"line": 0, "error": "answer has 1 lines for 2 documents"}]
+
+
+def test_import_batches_keeps_two_requests_under_way_and_handles_answers_in_order():
+    import time as _time
+
+    class Concurrent(object):
+        """Answers slowly, the first batch slowest; records how many requests were under way at once."""
+        lock, under_way, most, sent = threading.Lock(), [0], [0], []
+
+        def fork(self):
+            return Concurrent()
+
+        def import_jsonl(self, coll, text):
+            lines = text.split("\n")
+            with self.lock:
+                self.under_way[0] += 1
+                self.most[0] = max(self.most[0], self.under_way[0])
+                self.sent.append(lines[0])
+            _time.sleep(0.05 if lines[0] == "a0" else 0.01)
+            with self.lock:
+                self.under_way[0] -= 1
+            return "\n".join('{"success":true}' if line != "b1" else '{"success":false,"error":"no"}' for line in lines)
+
+    seen = []
+    batches = iter([["a0", "a1"], ["b0", "b1"], ["c0"]])
+    done, errors = import_batches(Concurrent(), "c", batches, 5, "a", lambda m: None, on_batch=seen.append)
+    assert done == 5 and Concurrent.most[0] == 2 and Concurrent.sent == ["a0", "b0", "c0"]
+    assert seen == [2]                                   # in order; none after the batch with an error
+    assert errors == [{"line": 4, "error": "no", "document": ""}]
 
 
 class ExportHandler(http.server.BaseHTTPRequestHandler):
@@ -354,6 +469,46 @@ def test_export_ids_stream_over_a_kept_alive_connection():
         server.server_close()
 
 
+class MultiSearchHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    bodies = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.append((self.path, body))
+        search = body["searches"][0]
+        ids = search["filter_by"][len("id:=["):-1].split(",")
+        result = {"found": sum(1 for i in ids if i in ("`1`", "`a-b`"))} if search["collection"] == "c" else {
+            "code": 404, "error": "Not found."}
+        data = json.dumps({"results": [result]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def test_count_ids_is_one_filtered_search_with_every_id_quoted():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MultiSearchHandler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.daemon = True
+    thread.start()
+    try:
+        ts = Typesense("http://127.0.0.1:%d" % server.server_address[1], "key")
+        assert ts.count_ids("c", ["1", "a-b", "zz"]) == 2
+        path, body = MultiSearchHandler.bodies[-1]
+        assert path == "/multi_search" and body == {"searches": [
+            {"collection": "c", "q": "*", "per_page": 0, "filter_by": "id:=[`1`,`a-b`,`zz`]"}]}
+        with pytest.raises(SearchHTTPError, match="Not found"):   # multi_search answers 200 with the error inside
+            ts.count_ids("gone", ["1"])
+        ts.http.conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_http_lines_raises_on_an_error_status():
     class NotFound(ExportHandler):
         def do_GET(self):
@@ -377,7 +532,7 @@ def test_http_lines_raises_on_an_error_status():
 def test_a_dump_file_migrates_without_sample_queries(tmp_path):
     import io
     import tarfile
-    from ansible.module_utils.search_migrate_run import DumpSource
+    from ansible.module_utils.search_migrate_api import DumpSource
 
     path = tmp_path / "dump.tar.gz"
     with tarfile.open(str(path), "w:gz") as tar:
