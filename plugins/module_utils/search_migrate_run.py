@@ -304,14 +304,18 @@ def import_batches(typesense, collection, batches, count, alias, say, on_batch=N
             % (alias, done, count if count is not None else "?", done / max(time.time() - state["t0"], 1e-6)))
 
     under_way = []
-    with Prefetch(batches, depth=2) as pending:
-        for number, lines in enumerate(pending):
-            sender = senders[number % in_flight]
-            under_way.append((Background(sender.import_jsonl, collection, "\n".join(lines)), len(lines)))
-            if len(under_way) >= in_flight:
-                handle(*under_way.pop(0))
-    while under_way:
-        handle(*under_way.pop(0))
+    try:
+        with Prefetch(batches, depth=2) as pending:
+            for number, lines in enumerate(pending):
+                sender = senders[number % in_flight]
+                under_way.append((Background(sender.import_jsonl, collection, "\n".join(lines)), len(lines)))
+                if len(under_way) >= in_flight:
+                    handle(*under_way.pop(0))
+        while under_way:
+            handle(*under_way.pop(0))
+    finally:
+        for sent, _ in under_way:  # on an error: no request left running on a connection the caller reuses
+            sent.thread.join()
     return state["done"], state["errors"]
 
 

@@ -423,6 +423,26 @@ def test_import_batches_keeps_two_requests_under_way_and_handles_answers_in_orde
     assert errors == [{"line": 4, "error": "no", "document": ""}]
 
 
+def test_an_import_error_waits_for_the_other_request_before_it_is_raised():
+    import time as _time
+    finished = []
+
+    class Failing(object):
+        def fork(self):
+            return self
+
+        def import_jsonl(self, coll, text):
+            if text == "a":
+                raise SearchHTTPError("POST", "/import", 503, "busy")
+            _time.sleep(0.05)
+            finished.append(text)
+            return '{"success":true}'
+
+    with pytest.raises(SearchHTTPError):
+        import_batches(Failing(), "c", iter([["a"], ["b"], ["c"]]), 3, "a", lambda m: None)
+    assert finished == ["b"]          # the request under way ended before the error came out; "c" never sent
+
+
 class ExportHandler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, chunked answer like Typesense's export
 
