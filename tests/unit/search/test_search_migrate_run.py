@@ -163,6 +163,7 @@ def test_auto_queries_take_the_wordiest_searchable_field():
 
 # --- pipeline, streaming verification, consistency of the read -------------------------------------------
 
+import contextlib  # noqa: E402
 import http.server  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -468,13 +469,23 @@ class ExportHandler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(data)
 
 
-def test_export_ids_stream_over_a_kept_alive_connection():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ExportHandler)
+@contextlib.contextmanager
+def serving(handler):
+    """A loopback HTTP server answering with handler, for the length of the block: yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever)
     thread.daemon = True
     thread.start()
     try:
-        ts = Typesense("http://127.0.0.1:%d" % server.server_address[1], "key")
+        yield "http://127.0.0.1:%d" % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_export_ids_stream_over_a_kept_alive_connection():
+    with serving(ExportHandler) as url:
+        ts = Typesense(url, "key")
         assert list(ts.iter_export_ids("c")) == [str(n) for n in range(5000)]
         conn = ts.http.conn
         assert ts.collection("c")["num_documents"] == 5000 and ts.http.conn is conn   # same connection
@@ -484,9 +495,6 @@ def test_export_ids_stream_over_a_kept_alive_connection():
         assert ts.http.conn is None
         assert ts.export_ids("c")[-1] == "4999"
         ts.http.conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class MultiSearchHandler(http.server.BaseHTTPRequestHandler):
@@ -511,12 +519,8 @@ class MultiSearchHandler(http.server.BaseHTTPRequestHandler):
 
 
 def test_count_ids_is_one_filtered_search_with_every_id_quoted():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MultiSearchHandler)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.daemon = True
-    thread.start()
-    try:
-        ts = Typesense("http://127.0.0.1:%d" % server.server_address[1], "key")
+    with serving(MultiSearchHandler) as url:
+        ts = Typesense(url, "key")
         assert ts.count_ids("c", ["1", "a-b", "zz"]) == 2
         path, body = MultiSearchHandler.bodies[-1]
         assert path == "/multi_search" and body == {"searches": [
@@ -524,9 +528,6 @@ def test_count_ids_is_one_filtered_search_with_every_id_quoted():
         with pytest.raises(SearchHTTPError, match="Not found"):   # multi_search answers 200 with the error inside
             ts.count_ids("gone", ["1"])
         ts.http.conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_http_lines_raises_on_an_error_status():
@@ -537,16 +538,9 @@ def test_http_lines_raises_on_an_error_status():
             self.end_headers()
             self.wfile.write(b"no")
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.daemon = True
-    thread.start()
-    try:
+    with serving(NotFound) as url:
         with pytest.raises(Exception, match="HTTP 404"):
-            list(Http("http://127.0.0.1:%d" % server.server_address[1], {}).lines("GET", "/x"))
-    finally:
-        server.shutdown()
-        server.server_close()
+            list(Http(url, {}).lines("GET", "/x"))
 
 
 def test_a_dump_file_migrates_without_sample_queries(tmp_path):
