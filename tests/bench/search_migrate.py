@@ -176,7 +176,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=100000)
     parser.add_argument("--batch-size", type=int, default=5000)
-    parser.add_argument("--runs", type=int, default=5,
+    parser.add_argument("--runs", type=int, default=7,
                         help="pairs of measures (migration, bulk import), each on a fresh Typesense")
     parser.add_argument("--nice", type=int, default=10, help="CPU priority of the migration, as the module's nice option")
     parser.add_argument("--typesense-bin", default=os.environ.get(

@@ -107,7 +107,20 @@ class Index(object):
         self.primary_key = primary_key
         self.settings = settings
         self._tokens = None
+        self._encoded = None
         self.lock = threading.Lock()
+
+    def encoded(self):
+        """Each document's JSON, encoded once (documents never change here): pages are joined from it."""
+        with self.lock:
+            if self._encoded is None:
+                self._encoded = [json.dumps(doc).encode("utf-8") for doc in self.docs]
+            return self._encoded
+
+    def page(self, offset, limit):
+        """The body of GET /indexes/{uid}/documents, as _send would encode it, without encoding the documents again."""
+        return b'{"results": [%s], "offset": %d, "limit": %d, "total": %d}' % (
+            b", ".join(self.encoded()[offset:offset + limit]), offset, limit, len(self.docs))
 
     def searchable(self):
         attrs = self.settings.get("searchableAttributes") or ["*"]
@@ -162,6 +175,7 @@ class Index(object):
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "MeilisearchStandIn/0.1"
+    protocol_version = "HTTP/1.1"   # keep-alive, as Meilisearch: every answer has a Content-Length
     indexes = {}
     master_key = None
 
@@ -169,7 +183,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status, body):
-        data = json.dumps(body).encode("utf-8")
+        data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -216,8 +230,7 @@ class Handler(BaseHTTPRequestHandler):
                 qs = parse_qs(url.query)
                 offset = int(qs.get("offset", ["0"])[0])
                 limit = int(qs.get("limit", ["20"])[0])
-                return self._send(200, {"results": index.docs[offset:offset + limit], "offset": offset,
-                                        "limit": limit, "total": len(index.docs)})
+                return self._send(200, index.page(offset, limit))
         return self._send(404, {"message": "not implemented by the stand-in", "code": "not_found"})
 
     def do_POST(self):
@@ -262,8 +275,9 @@ def main(argv=None):
         pk = spec.split(":")[2] if spec.count(":") >= 2 else "id"
         with open(path) as handle:
             indexes[uid] = Index(uid, [json.loads(line) for line in handle if line.strip()], pk, settings)
-    for index in indexes.values():  # Meilisearch indexes documents when they are added
+    for index in indexes.values():  # Meilisearch indexes and stores documents when they are added
         index.postings()
+        index.encoded()
     Handler.indexes = indexes
     Handler.master_key = args.master_key
     server = ThreadingHTTPServer((args.bind, args.port), Handler)

@@ -34,3 +34,28 @@ def test_words_in_one_attribute_last_as_prefix_ranked_by_attribute():
 def test_empty_query_returns_documents_in_order():
     index = standin.Index("c", DOCS, "id", SETTINGS)
     assert ids(index.search("", 2)) == ([1, 2], 4)
+
+
+def test_a_page_of_documents_is_the_documented_answer_and_keeps_the_connection():
+    import http.client
+    import json
+    import threading
+
+    index = standin.Index("c", DOCS, "id", SETTINGS)
+    assert json.loads(index.page(1, 2)) == {"results": DOCS[1:3], "offset": 1, "limit": 2, "total": 4}
+    assert json.loads(index.page(3, 20))["results"] == DOCS[3:]
+    standin.Handler.indexes = {"c": index}
+    server = standin.ThreadingHTTPServer(("127.0.0.1", 0), standin.Handler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.daemon = True
+    thread.start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
+        for offset in (0, 2):                           # two answers on one connection (keep-alive)
+            conn.request("GET", "/indexes/c/documents?offset=%d&limit=2" % offset)
+            answer = conn.getresponse()
+            assert answer.status == 200 and json.loads(answer.read())["results"] == DOCS[offset:offset + 2]
+        conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
