@@ -57,6 +57,21 @@ def db_users(databases, sites, vault_sites=None, hostvars=None, local_hosts=("lo
     return [users[name] for name in sorted(users)]
 
 
+def db_remote_clients(users, local_hosts=(), own_address=None):
+    """The client addresses of ``users`` (db_users' answer) that are not on the server itself.
+
+    ``local_hosts`` and the server's own ``own_address`` (its private_ip: a site on the same host
+    may name it) are local. A server with remote clients listens on its private address too.
+    """
+    local = set(local_hosts or ()) | ({own_address} if own_address else set())
+    remote = []
+    for user in users or []:
+        for host in user.get("hosts") or []:
+            if host not in local and host not in remote:
+                remote.append(host)
+    return sorted(remote)
+
+
 def _model_references(name, db, sites):
     refs = []
     owner = (db or {}).get("site")
@@ -202,6 +217,7 @@ class FilterModule:
     def filters(self):
         return {
             "db_users": db_users,
+            "db_remote_clients": db_remote_clients,
             "db_classify": db_classify,
             "db_cleanup_report": db_cleanup_report,
             "db_select": db_select,

@@ -110,3 +110,11 @@ def test_db_users_unknown_host_is_skipped():
 def test_db_users_local_hosts_are_those_given():
     users = db_cleanup.db_users({"a": {"site": "shop"}}, {"shop": {"hosts": []}}, {}, {}, ["localhost", "127.0.0.1"])
     assert users[0]["hosts"] == ["localhost", "127.0.0.1"]
+
+
+def test_db_remote_clients_leave_out_local_names_and_the_servers_own_address():
+    users = [{"hosts": ["localhost", "127.0.0.1", "10.0.0.11"]}, {"hosts": ["localhost", "10.0.0.31", "10.0.0.11"]}]
+    assert db_cleanup.db_remote_clients(users, ["localhost", "127.0.0.1"], "10.0.0.11") == ["10.0.0.31"]
+    assert db_cleanup.db_remote_clients(users[:1], ["localhost", "127.0.0.1"], "10.0.0.11") == []   # aws_01's case
+    assert db_cleanup.db_remote_clients(users, ["localhost"]) == ["10.0.0.11", "10.0.0.31", "127.0.0.1"]
+    assert db_cleanup.db_remote_clients([], ["localhost"], None) == []
