@@ -5,9 +5,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/lab/containers.conf}"
 image="${LAB_IMAGE:-localhost/lab-debian:bookworm}"
+# The image carries the hash of this script: an image built by an older recipe is rebuilt.
+recipe=$(sha256sum "$0" | cut -c1-16)
 if podman image exists "$image" && [ "${REBUILD_IMAGE:-0}" != 1 ]; then
-  echo "image $image already present (REBUILD_IMAGE=1 to rebuild)"
-  exit 0
+  built=$(podman image inspect -f '{{index .Labels "lab.recipe"}}' "$image" 2>/dev/null || true)
+  case "$image" in localhost/*) ;; *) built=$recipe ;; esac
+  if [ "$built" = "$recipe" ]; then
+    echo "image $image already present (recipe $recipe; REBUILD_IMAGE=1 to rebuild)"
+    exit 0
+  fi
+  echo "image $image was built by another recipe (${built:-none}): rebuilding"
 fi
 case "$image" in
   localhost/*) ;;
@@ -17,7 +24,7 @@ rootfs=$(mktemp -d /var/tmp/lab-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 debootstrap --variant=minbase \
-  --include=python3,python3-apt,systemd,systemd-sysv,dbus,sudo,iproute2,procps,ca-certificates,curl,gnupg,locales,tzdata,cron \
+  --include=python3,python3-apt,systemd,systemd-sysv,dbus,sudo,iproute2,procps,ca-certificates,curl,gnupg,locales,tzdata,cron,openssh-server \
   bookworm "$rootfs" "$mirror" >/var/tmp/lab-debootstrap.log 2>&1 \
   || { tail -n 30 /var/tmp/lab-debootstrap.log; exit 1; }
 cat >"$rootfs/etc/apt/sources.list" <<SRC
@@ -28,6 +35,24 @@ SRC
 # Services that make no sense in a container would only slow boot down.
 chroot "$rootfs" systemctl mask systemd-udevd.service systemd-udevd-kernel.socket \
   systemd-udevd-control.socket getty.target console-getty.service >/dev/null 2>&1 || true
+# sshd: the lab is reached over SSH as production is (docs/lab.md). No host key in the image (every
+# container would share it): each container makes its own at first boot, before sshd starts.
+rm -f "$rootfs"/etc/ssh/ssh_host_*
+cat >"$rootfs/etc/systemd/system/ssh-hostkeys.service" <<'UNIT'
+[Unit]
+Description=Generate this container's SSH host keys (lab image)
+Before=ssh.service
+ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+
+[Install]
+WantedBy=multi-user.target ssh.service
+UNIT
+chroot "$rootfs" systemctl enable ssh-hostkeys.service ssh.service >/dev/null 2>&1
 chroot "$rootfs" apt-get clean
-tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >/dev/null
+tar -C "$rootfs" -c . | podman import --change 'CMD ["/sbin/init"]' --change 'STOPSIGNAL SIGRTMIN+3' \
+  --change "LABEL lab.recipe=$recipe" - "$image" >/dev/null
 echo "built $image"

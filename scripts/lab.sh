@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The lab: one systemd container per host of inventories/lab, on the podman network `lab`.
 #   bash scripts/lab.sh up        set-up, containers, then converge playbooks/site.yml
-#   bash scripts/lab.sh start     containers only
+#   bash scripts/lab.sh start     containers only (a new one gets its admin over podman: lab/bootstrap.yml)
 #   bash scripts/lab.sh converge  ansible-playbook playbooks/site.yml (the lab is the default inventory)
 #   bash scripts/lab.sh status    containers and their addresses
 #   bash scripts/lab.sh down      remove the containers and the network
@@ -14,22 +14,32 @@ image="${LAB_IMAGE:-localhost/lab-debian:bookworm}"
 network=lab
 subnet=10.77.0.0/24
 
-hosts_tsv() {  # inventory host, container name, address
+hosts_tsv() {  # inventory host, container name (lab_container), address
   ansible-inventory -i inventories/lab --list 2>/dev/null | python3 -c '
 import json, sys
 data = json.load(sys.stdin)["_meta"]["hostvars"]
 for name, hv in sorted(data.items()):
-    print(name, hv["ansible_host"], hv["private_ip"], sep="\t")'
+    print(name, "lab-" + name, hv["private_ip"], sep="\t")'
+}
+
+key() {  # the lab admin's SSH key, a vault-encrypted fixture, decrypted for ansible's SSH
+  local key=.cache/lab/labadmin.key
+  [ -s "$key" ] && return 0
+  mkdir -p .cache/lab
+  (umask 077; ansible-vault decrypt --output "$key" tests/fixtures/labadmin.key.vault >/dev/null)
 }
 
 start() {
+  key
   podman network exists "$network" || podman network create --subnet "$subnet" "$network" >/dev/null
+  local new=()
   while IFS=$'\t' read -r host container ip; do
     if podman container exists "$container"; then
       [ "$(podman inspect -f '{{.State.Running}}' "$container")" = true ] || podman start "$container" >/dev/null
       continue
     fi
     echo "== starting $container ($ip)"
+    new+=("$host")
     # privileged + private cgroup namespace: systemd's resource controls are enforced (LAB-NOTES).
     podman run -d --name "$container" --hostname "${host//_/-}" \
       --network "$network" --ip "$ip" \
@@ -45,6 +55,10 @@ start() {
     done
     echo "   $host: $container $ip systemd ${state:-unknown}"
   done < <(hosts_tsv)
+  if [ ${#new[@]} -gt 0 ]; then
+    echo "== admin and sshd on the new containers (lab/bootstrap.yml, through podman)"
+    ansible-playbook lab/bootstrap.yml --limit "$(IFS=,; echo "${new[*]}")"
+  fi
 }
 
 keep_cgroups() {  # see scripts/cgroup-keeper.sh
@@ -58,8 +72,13 @@ case "${1:-up}" in
     start
     ansible-playbook playbooks/site.yml
     ;;
-  start) start ;;
-  converge) shift; keep_cgroups; ansible-playbook playbooks/site.yml "$@" ;;
+  start) keep_cgroups; start ;;
+  converge)
+    shift; key
+    if [ "${LAB_MITOGEN:-0}" = 1 ]; then  # opt-in (docs/lab.md): Mitogen's strategy over the same SSH
+      export ANSIBLE_STRATEGY_PLUGINS="$here/lab/plugins/strategy" ANSIBLE_STRATEGY=mitogen_linear
+    fi
+    ansible-playbook playbooks/site.yml "$@" ;;
   status) podman ps -a --filter "network=$network" --format '{{.Names}}\t{{.Status}}' ;;
   down)
     while IFS=$'\t' read -r _ container _; do podman rm -f -t 5 "$container" >/dev/null 2>&1 || true; done < <(hosts_tsv)

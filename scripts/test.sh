@@ -59,6 +59,33 @@ molecule_one() {
   molecule test -s "$1"
 }
 
+# Scenarios run MOLECULE_LANES at a time (default 2: the machine's two cores), longest first so that
+# the lanes end together; each has its own containers, network and log. Order: the slowest first.
+longest_first=(deploy web security databases lb typesense_cluster site_cleanup typesense common)
+molecule_lanes() {
+  local lanes=${MOLECULE_LANES:-2} ordered=() pids=() s t
+  for s in "${longest_first[@]}"; do [[ " $* " == *" $s "* ]] && ordered+=("$s"); done
+  for s in "$@"; do [[ " ${ordered[*]} " == *" $s "* ]] || ordered+=("$s"); done
+  mkdir -p "$logs/rc"; rm -f "$logs"/rc/*
+  for s in "${ordered[@]}"; do
+    # Wait for a free lane (only the lanes' own processes: the cgroup keeper runs until the end).
+    while [ "$(jobs -pr | grep -cxF -f <(printf '%s\n' "${pids[@]:-0}"))" -ge "$lanes" ]; do sleep 2; done
+    echo "== molecule-$s (started at $(( $(date +%s) - started ))s)"
+    ( t=$(date +%s); molecule_one "$s" >"$logs/molecule-$s.log" 2>&1; echo "$? $(( $(date +%s) - t ))" >"$logs/rc/$s" ) &
+    pids+=("$!")
+  done
+  wait "${pids[@]}"
+  for s in "${ordered[@]}"; do
+    read -r rc t <"$logs/rc/$s" || { rc=1; t=?; }
+    if [ "$rc" = 0 ]; then
+      passed=$((passed + 1)); echo "== molecule-$s: ok (${t}s)"
+    else
+      failed=$((failed + 1)); failures+=("molecule-$s"); echo "== molecule-$s: FAILED (${t}s): last lines of $logs/molecule-$s.log"
+      tail -n 60 "$logs/molecule-$s.log" | sed 's/^/   | /'
+    fi
+  done
+}
+
 what=${1:-all}
 [ $# -gt 0 ] && shift
 if [ "$what" = all ] || [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
@@ -71,17 +98,19 @@ case "$what" in
   all|unit) stage unit unit_all ;;&
   all|molecule)
     if [ $# -gt 0 ]; then scenarios=("$@"); else
-      mapfile -t scenarios < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)
+      mapfile -t found < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)
+      scenarios=()
+      for s in "${found[@]}"; do
+        # A scenario not yet shown green end to end carries a WIP file saying why; it runs only
+        # when named (bash scripts/test.sh molecule NAME), so that CI stays meaningful.
+        if [ -f "molecule/$s/WIP" ]; then
+          echo "== molecule-$s: not run by default (molecule/$s/WIP: $(head -n 1 "molecule/$s/WIP"))"
+          continue
+        fi
+        scenarios+=("$s")
+      done
     fi
-    for s in "${scenarios[@]}"; do
-      # A scenario not yet shown green end to end carries a WIP file saying why; it runs only
-      # when named (bash scripts/test.sh molecule NAME), so that CI stays meaningful.
-      if [ $# -eq 0 ] && [ -f "molecule/$s/WIP" ]; then
-        echo "== molecule-$s: not run by default (molecule/$s/WIP: $(head -n 1 "molecule/$s/WIP"))"
-        continue
-      fi
-      stage "molecule-$s" molecule_one "$s"
-    done ;;
+    molecule_lanes "${scenarios[@]}" ;;
   all) ;;
   *) [ "$what" = all ] || case "$what" in lint|syntax|unit|molecule) ;; *) echo "unknown stage $what"; exit 2 ;; esac ;;
 esac

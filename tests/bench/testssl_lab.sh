@@ -27,7 +27,7 @@ where() {
   "$ROOT/.venv/bin/python" - "$ROOT/inventories/lab" "$1" <<'PY'
 import sys, yaml
 lab, site = sys.argv[1], sys.argv[2]
-hosts = yaml.safe_load(open(f"{lab}/hosts.yml"))["all"]["hosts"]
+hosts = yaml.safe_load(open(f"{lab}/hosts.yml"))["all"]["children"]["lab_hosts"]["hosts"]
 sites = yaml.safe_load(open(f"{lab}/group_vars/all/sites.yml"))["sites"]
 lb = yaml.safe_load(open(f"{lab}/group_vars/all/lb.yml"))
 if site not in sites:

@@ -87,9 +87,21 @@ def test_every_seed_application_is_modelled(env):
 
 def test_both_inventories_have_the_same_shape():
     prod, lab = inventory("production"), inventory("lab")
-    assert set(prod) - {"lab_services"} == set(lab) - {"lab_services"}
+    lab_only = {"lab_services", "lab_hosts"}
+    assert set(prod) - lab_only == set(lab) - lab_only
     for name in ("sites", "databases"):
         assert set(group_vars("production", name)[name]) == set(group_vars("lab", name)[name])
+
+
+def test_lab_is_reached_as_production_is():
+    """SSH as an admin of the data model, with sudo (docs/lab.md); podman only in lab/bootstrap.yml."""
+    data = inventory("lab")
+    group = data["lab_hosts"]
+    assert set(group["hosts"]) == set(data["_meta"]["hostvars"])
+    hostvars = yaml.safe_load((ROOT / "inventories" / "lab" / "hosts.yml").read_text())["all"]["children"]["lab_hosts"]["vars"]
+    assert hostvars["ansible_connection"] == "ansible.builtin.ssh" and hostvars["ansible_become"] is True
+    admins = group_vars("lab", "admins")["admins"]
+    assert hostvars["ansible_user"] in {a["name"] for a in admins}
 
 
 def test_production_unknowns_are_marked_not_invented():

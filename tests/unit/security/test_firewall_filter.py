@@ -17,8 +17,13 @@ def _load(name):
         return yaml.safe_load(handle)
 
 
+def _hosts(inventory):
+    """The lab's hosts and their variables (group `lab_hosts`, inventories/lab/hosts.yml)."""
+    return inventory["all"]["children"]["lab_hosts"]["hosts"]
+
+
 def _groups(inventory):
-    groups = {"all": list(inventory["all"]["hosts"])}
+    groups = {"all": list(_hosts(inventory))}
     for name, child in inventory["all"]["children"].items():
         groups[name] = list((child or {}).get("hosts") or {})
     return groups
@@ -31,7 +36,7 @@ def lab():
     platform = _load("platform.yml")
     return {
         "groups": _groups(inventory),
-        "hostvars": {h: {"private_ip": v["private_ip"]} for h, v in inventory["all"]["hosts"].items()},
+        "hostvars": {h: {"private_ip": v["private_ip"]} for h, v in _hosts(inventory).items()},
         "sites": datamodel.site_defaults(_load("sites.yml")["sites"], platform["site_defaults"]),
         "databases": _load("databases.yml")["databases"],
         "admin_networks": _load("admins.yml")["admin_networks"],

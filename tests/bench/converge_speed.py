@@ -1,0 +1,146 @@
+"""Bench: how long a converge takes on the lab, by the way Ansible reaches the hosts.
+
+Run after `bash scripts/lab.sh up` (the lab converged), from the repository root, in a fresh shell:
+
+    .venv/bin/python tests/bench/converge_speed.py [--host web_01] [--blank web_02] [--podman-lab]
+
+One run, the same lab state, one measure after the other:
+- a no-op converge (`playbooks/site.yml`, nothing to change) of one host (`--host`) and of the whole
+  lab, over SSH with pipelining (the lab's default, as production), over SSH with Mitogen's strategy
+  (the opt-in switch, docs/lab.md), and through podman's connection plugin (what the lab used before:
+  `podman exec` per step; its whole-lab run takes most of an hour, so it runs only with `--podman-lab`);
+- the first converge of one blank host (`--blank`): its container is removed, started again from the
+  image (scripts/lab.sh start), then `site.yml --limit` it over SSH.
+Each line gives the wall time, the machine's load average before and after, and the PLAY RECAP's
+changed and failed counts. A run that failed, or a "no-op" that changed something, is printed as
+such and the bench exits non-zero: a time is only a figure for what really happened. Never asserts
+on time. Only the lab's own containers are reached.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+# podman's connection plugin, as inventories/lab reached the hosts before: root, no become.
+PODMAN_OVERLAY = """all:
+  children:
+    lab_hosts:
+      vars:
+        ansible_connection: containers.podman.podman
+        ansible_host: lab-{{ inventory_hostname }}
+        ansible_user: root
+        ansible_become: false
+"""
+
+
+def environment(mode):
+    env = dict(os.environ, PATH=VENV_BIN + os.pathsep + os.environ.get("PATH", ""),
+               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+               CONTAINERS_CONF=os.path.join(ROOT, "lab", "containers.conf"))
+    if mode == "mitogen":
+        env.update(ANSIBLE_STRATEGY_PLUGINS=os.path.join(ROOT, "lab", "plugins", "strategy"),
+                   ANSIBLE_STRATEGY="mitogen_linear")
+    return env
+
+
+def converge(mode, limit, overlay, log_dir):
+    """Run site.yml; return (seconds, load before, load after, {host: (changed, failed, unreachable)}, rc, log)."""
+    cmd = ["ansible-playbook", "playbooks/site.yml"]
+    if mode == "podman":
+        cmd += ["-i", "inventories/lab", "-i", overlay]
+    if limit:
+        cmd += ["--limit", limit]
+    log = os.path.join(log_dir, f"{mode}-{limit or 'lab'}.log")
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    with open(log, "w", encoding="utf-8") as out:
+        rc = subprocess.run(cmd, cwd=ROOT, env=environment(mode), stdout=out, stderr=subprocess.STDOUT,
+                            check=False, timeout=4 * 3600).returncode
+    seconds = time.monotonic() - started
+    with open(log, encoding="utf-8") as out:
+        text = out.read()
+    recap = {m.group(1): (int(m.group(3)), int(m.group(5)), int(m.group(4))) for m in RECAP.finditer(text)}
+    return seconds, load_before, os.getloadavg()[0], recap, rc, log
+
+
+def verdict(rc, recap, noop):
+    if rc != 0 or not recap:
+        return "FAILED"
+    if any(failed or unreachable for _, failed, unreachable in recap.values()):
+        return "FAILED"
+    changed = sum(c for c, _, _ in recap.values())
+    if noop and changed:
+        return f"NOT A NO-OP ({changed} changed)"
+    return "ok"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="web_01", help="host of the one-host measures")
+    parser.add_argument("--blank", default="web_02", help="host re-created blank for the first converge ('' to skip)")
+    parser.add_argument("--podman-lab", action="store_true", help="also the whole lab through podman (~50 min)")
+    parser.add_argument("--modes", default="ssh,mitogen,podman", help="comma-separated: ssh, mitogen, podman")
+    args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+
+    keeper = None
+    if "podman" in modes or args.blank:
+        # podman exec into these containers needs the cgroup keeper (scripts/cgroup-keeper.sh).
+        keeper = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "cgroup-keeper.sh"), str(os.getpid())],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_dir = tempfile.mkdtemp(prefix="converge-speed-")
+    overlay = os.path.join(log_dir, "podman.yml")
+    with open(overlay, "w", encoding="utf-8") as handle:
+        handle.write(PODMAN_OVERLAY)
+
+    rows, bad = [], False
+    plan = []
+    for mode in modes:
+        plan.append((mode, args.host))
+        if mode != "podman" or args.podman_lab:
+            plan.append((mode, None))
+    try:
+        for mode, limit in plan:
+            seconds, before, after, recap, rc, log = converge(mode, limit, overlay, log_dir)
+            state = verdict(rc, recap, noop=True)
+            bad |= state != "ok"
+            rows.append((f"no-op, {limit or 'whole lab'} ({len(recap)} hosts)", mode, seconds, before, after, recap, state, log))
+            print(f"{rows[-1][0]:<32} {mode:<8} {seconds:8.1f} s  load {before:.1f}->{after:.1f}  {state}", flush=True)
+        if args.blank:
+            container = "lab-" + args.blank
+            subprocess.run(["podman", "rm", "-f", "-t", "5", container], check=True, capture_output=True,
+                           env=environment("ssh"))
+            started = time.monotonic()
+            subprocess.run(["bash", "scripts/lab.sh", "start"], cwd=ROOT, env=environment("ssh"), check=True,
+                           stdout=subprocess.DEVNULL)
+            start_seconds = time.monotonic() - started
+            seconds, before, after, recap, rc, log = converge("ssh", args.blank, overlay, log_dir)
+            state = verdict(rc, recap, noop=False)
+            bad |= state != "ok"
+            changed = sum(c for c, _, _ in recap.values())
+            rows.append((f"first converge of blank {args.blank}", "ssh", seconds, before, after, recap, state, log))
+            print(f"{rows[-1][0]:<32} ssh      {seconds:8.1f} s  load {before:.1f}->{after:.1f}  {state}"
+                  f" ({changed} changed; container start and bootstrap {start_seconds:.1f} s before it)", flush=True)
+    finally:
+        if keeper:
+            keeper.terminate()
+
+    print("\nSummary (wall time; ratio to the podman connection of the same measure where it ran)")
+    by_key = {(r[0], r[1]): r for r in rows}
+    for label, mode, seconds, _, _, recap, state, log in rows:
+        base = by_key.get((label, "podman"))
+        ratio = f"{base[2] / seconds:5.1f}x faster than podman" if base and mode != "podman" and base[7] and base[6] == "ok" else ""
+        print(f"  {label:<32} {mode:<8} {seconds:8.1f} s  {state:<10} {ratio}")
+    print(f"Logs: {log_dir}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
