@@ -60,22 +60,30 @@ molecule_one() {
 }
 
 # Scenarios run MOLECULE_LANES at a time (default 2: the machine's two cores), longest first so that
-# the lanes end together; each has its own containers, network and log. Order: the slowest first.
+# the lanes end together; each has its own containers, network and log. `molecule_start` launches
+# them in the background (the static stages run meanwhile), `molecule_collect` waits and counts.
 longest_first=(deploy web security databases lb typesense_cluster site_cleanup typesense common)
-molecule_lanes() {
-  local lanes=${MOLECULE_LANES:-2} ordered=() pids=() s t
+molecule_start() {
+  local ordered=() s
   for s in "${longest_first[@]}"; do [[ " $* " == *" $s "* ]] && ordered+=("$s"); done
   for s in "$@"; do [[ " ${ordered[*]} " == *" $s "* ]] || ordered+=("$s"); done
+  molecule_ordered=("${ordered[@]}")
   mkdir -p "$logs/rc"; rm -f "$logs"/rc/*
-  for s in "${ordered[@]}"; do
-    # Wait for a free lane (only the lanes' own processes: the cgroup keeper runs until the end).
-    while [ "$(jobs -pr | grep -cxF -f <(printf '%s\n' "${pids[@]:-0}"))" -ge "$lanes" ]; do sleep 2; done
-    echo "== molecule-$s (started at $(( $(date +%s) - started ))s)"
-    ( t=$(date +%s); molecule_one "$s" >"$logs/molecule-$s.log" 2>&1; echo "$? $(( $(date +%s) - t ))" >"$logs/rc/$s" ) &
-    pids+=("$!")
-  done
-  wait "${pids[@]}"
-  for s in "${ordered[@]}"; do
+  (
+    lanes=${MOLECULE_LANES:-2}; pids=()
+    for s in "${ordered[@]}"; do
+      while [ "$(jobs -pr | wc -l)" -ge "$lanes" ]; do sleep 2; done
+      echo "== molecule-$s (started at $(( $(date +%s) - started ))s)"
+      ( t=$(date +%s); molecule_one "$s" >"$logs/molecule-$s.log" 2>&1; echo "$? $(( $(date +%s) - t ))" >"$logs/rc/$s" ) &
+    done
+    wait
+  ) &
+  molecule_pid=$!
+}
+molecule_collect() {
+  local s rc t
+  wait "$molecule_pid"
+  for s in "${molecule_ordered[@]}"; do
     read -r rc t <"$logs/rc/$s" || { rc=1; t=?; }
     if [ "$rc" = 0 ]; then
       passed=$((passed + 1)); echo "== molecule-$s: ok (${t}s)"
@@ -86,6 +94,17 @@ molecule_lanes() {
   done
 }
 
+scenarios_to_run() {  # every scenario, but those carrying a WIP file (run them by naming them)
+  local s
+  for s in $(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort); do
+    if [ -f "molecule/$s/WIP" ]; then
+      echo "== molecule-$s: not run by default (molecule/$s/WIP: $(head -n 1 "molecule/$s/WIP"))" >&2
+      continue
+    fi
+    echo "$s"
+  done
+}
+
 what=${1:-all}
 [ $# -gt 0 ] && shift
 if [ "$what" = all ] || [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
@@ -93,26 +112,22 @@ if [ "$what" = all ] || [ "${SKIP_BOOTSTRAP:-0}" != 1 ]; then
   [ ${#failures[@]} -eq 0 ] || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 case "$what" in
-  all|lint) stage lint lint_all ;;&
-  all|syntax) stage syntax syntax_all ;;&
-  all|unit) stage unit unit_all ;;&
-  all|molecule)
-    if [ $# -gt 0 ]; then scenarios=("$@"); else
-      mapfile -t found < <(find molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -n1 basename | sort)
-      scenarios=()
-      for s in "${found[@]}"; do
-        # A scenario not yet shown green end to end carries a WIP file saying why; it runs only
-        # when named (bash scripts/test.sh molecule NAME), so that CI stays meaningful.
-        if [ -f "molecule/$s/WIP" ]; then
-          echo "== molecule-$s: not run by default (molecule/$s/WIP: $(head -n 1 "molecule/$s/WIP"))"
-          continue
-        fi
-        scenarios+=("$s")
-      done
-    fi
-    molecule_lanes "${scenarios[@]}" ;;
-  all) ;;
-  *) [ "$what" = all ] || case "$what" in lint|syntax|unit|molecule) ;; *) echo "unknown stage $what"; exit 2 ;; esac ;;
+  all)
+    # Molecule's lanes start first (they are most of the time); lint, syntax and unit run meanwhile.
+    mapfile -t scenarios < <(scenarios_to_run)
+    molecule_start "${scenarios[@]}"
+    stage lint lint_all
+    stage syntax syntax_all
+    stage unit unit_all
+    molecule_collect ;;
+  lint) stage lint lint_all ;;
+  syntax) stage syntax syntax_all ;;
+  unit) stage unit unit_all ;;
+  molecule)
+    if [ $# -gt 0 ]; then scenarios=("$@"); else mapfile -t scenarios < <(scenarios_to_run); fi
+    molecule_start "${scenarios[@]}"
+    molecule_collect ;;
+  *) echo "unknown stage $what"; exit 2 ;;
 esac
 echo "== total $(( $(date +%s) - started ))s"
 [ $failed -eq 0 ] || echo "failed: ${failures[*]}"

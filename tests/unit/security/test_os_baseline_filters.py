@@ -1,0 +1,42 @@
+"""The OS baseline is read in one call and only what differs is set (roles/os_hardening/tasks)."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from os_baseline import permissions_drift, sysctl_drift
+
+
+def test_only_differing_keys_are_returned():
+    wanted = {"net.ipv4.ip_forward": 0, "kernel.sysrq": 0, "net.ipv4.ip_local_port_range": "1024 65000"}
+    keys = ["kernel.sysrq", "net.ipv4.ip_forward", "net.ipv4.ip_local_port_range"]
+    assert sysctl_drift(wanted, keys, ["176", "0", "1024\t65000"]) == ["kernel.sysrq=0"]
+
+
+def test_nothing_to_do_when_all_match():
+    assert sysctl_drift({"a.b": 1}, ["a.b"], ["1"]) == []
+
+
+def test_a_missing_live_value_is_an_error_not_a_silent_skip():
+    with pytest.raises(AnsibleFilterError):
+        sysctl_drift({"a.b": 1, "c.d": 2}, ["a.b", "c.d"], ["1"])
+
+
+WANTED = [
+    {"path": "/etc/shadow", "owner": "root", "group": "shadow", "mode": "0640"},
+    {"path": "/etc/crontab", "owner": "root", "group": "root", "mode": "0600"},
+    {"path": "/etc/cron.weekly", "owner": "root", "group": "root", "mode": "0700"},
+]
+
+
+def test_permissions_only_paths_that_exist_and_differ():
+    lines = ["/etc/shadow|root|shadow|640", "/etc/crontab|root|root|644"]  # cron.weekly absent
+    assert permissions_drift(WANTED, lines) == [WANTED[1]]
+
+
+def test_permissions_owner_change_is_drift():
+    assert permissions_drift(WANTED[:1], ["/etc/shadow|root|root|640"]) == [WANTED[0]]
+
+
+def test_permissions_bad_stat_line_is_an_error():
+    with pytest.raises(AnsibleFilterError):
+        permissions_drift(WANTED, ["garbage"])
