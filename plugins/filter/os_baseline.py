@@ -23,7 +23,19 @@ def sysctl_drift(wanted, keys, live_lines):
     live = list(live_lines or [])
     if len(live) != len(keys):
         raise AnsibleFilterError(f"sysctl_drift: {len(keys)} keys but {len(live)} live values")
-    return [f"{key}={wanted[key]}" for key, now in zip(keys, live) if _norm(now) != _norm(wanted[key])]
+    drift = [key for key, now in zip(keys, live) if _norm(now) != _norm(wanted[key])]
+    forwarding = [key for key in drift if _is_forwarding(key)]
+    if forwarding:
+        # Writing a forwarding key makes Linux reset net.ipv4.conf.all.accept_redirects to "not
+        # forwarding" (inet_forward_change), so a key that matched before the write may not after
+        # it: the forwarding keys go first and every accept_redirects key is written after them.
+        rest = [key for key in drift if key not in forwarding]
+        drift = forwarding + rest + [k for k in keys if k.endswith(".accept_redirects") and k not in rest]
+    return [f"{key}={wanted[key]}" for key in drift]
+
+
+def _is_forwarding(key):
+    return key == "net.ipv4.ip_forward" or key.endswith(".forwarding")
 
 
 def permissions_drift(wanted, stat_lines):

@@ -114,7 +114,7 @@ def test_rate_limit_answers_429(host):
     # on a busy CI machine they spread over seconds and the rate refilled).
     out = host.check_output(
         f"curl -s --no-progress-meter --http2 --parallel --parallel-max 60 --max-time 10 --cacert {ROOT} "
-        "--resolve alpha.lab.test:443:127.0.0.1 --create-dirs -o '/tmp/rate-limit/#1' -w '%{{http_code}}\\n' "
+        "--resolve alpha.lab.test:443:127.0.0.1 --create-dirs -o '/tmp/rate-limit/#1' -w '%{http_code}\\n' "
         "'https://alpha.lab.test/up?n=[1-60]'; rm -rf /tmp/rate-limit"
     )
     codes = out.split()

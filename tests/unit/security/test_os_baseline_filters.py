@@ -16,6 +16,26 @@ def test_nothing_to_do_when_all_match():
     assert sysctl_drift({"a.b": 1}, ["a.b"], ["1"]) == []
 
 
+def test_writing_forwarding_rewrites_accept_redirects_after_it():
+    # Seen in Molecule: ip_forward 1 -> 0 turned net.ipv4.conf.all.accept_redirects from 0 to 1
+    # (the kernel resets it), and the next run found it to fix again.
+    wanted = {
+        "net.ipv4.conf.all.accept_redirects": 0,
+        "net.ipv4.ip_forward": 0,
+        "net.ipv4.conf.default.accept_redirects": 0,
+        "kernel.sysrq": 0,
+    }
+    keys = list(wanted)
+    assert sysctl_drift(wanted, keys, ["0", "1", "1", "1"]) == [
+        "net.ipv4.ip_forward=0",
+        "net.ipv4.conf.default.accept_redirects=0",
+        "kernel.sysrq=0",
+        "net.ipv4.conf.all.accept_redirects=0",
+    ]
+    # Without a forwarding change, a matching accept_redirects key is left alone.
+    assert sysctl_drift(wanted, keys, ["0", "0", "0", "1"]) == ["kernel.sysrq=0"]
+
+
 def test_a_missing_live_value_is_an_error_not_a_silent_skip():
     with pytest.raises(AnsibleFilterError):
         sysctl_drift({"a.b": 1, "c.d": 2}, ["a.b", "c.d"], ["1"])
