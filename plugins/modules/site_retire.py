@@ -106,6 +106,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+refused:
+  description:
+    - True when the module refused (the site is still claimed by the data model, an item belongs to another
+      site, traffic in the window, or no confirmation); C(msg) says why. A failure has C(failed) without it.
+  returned: always
+  type: bool
 archive:
   description: Path of the verified archive.
   returned: when something was retired
@@ -294,11 +300,11 @@ def main():
     p = module.params
     site = p["site"]
     paths = dict(DEFAULT_PATHS, **p["paths"])
-    result = {"changed": False, "site": site, "databases_handed_over": p["databases"], "actions": []}
+    result = {"changed": False, "refused": False, "site": site, "databases_handed_over": p["databases"], "actions": []}
 
     ident, refusal = target_identity(site, p["sites"], p["domains"])
     if refusal:
-        module.fail_json(msg=refusal, **result)
+        module.fail_json(msg=refusal, **dict(result, refused=True))
     in_model = site in p["sites"]
     try:
         items = scan(paths, site_identities(p["sites"]), lambda cmd: module.run_command(cmd))
@@ -307,7 +313,7 @@ def main():
     mine, conflicts = select(items, site, ident, in_model)
     if conflicts:
         module.fail_json(msg="Refused: %s also match(es) '%s' but belong(s) to another site of the data model"
-                         % (", ".join(c["name"] for c in conflicts), site), **result)
+                         % (", ".join(c["name"] for c in conflicts), site), **dict(result, refused=True))
     try:
         user_entry = pwd.getpwnam(site)
         if not any(user_entry.pw_dir == r or user_entry.pw_dir.startswith(r + "/") for r in paths["site_roots"]):
@@ -339,7 +345,7 @@ def main():
             retirer.audit("refused", {"reason": "traffic", "requests": evidence["requests"],
                                       "window_days": p["window_days"]}, "refused")
         result["actions"] = retirer.actions
-        module.fail_json(msg=msg, **result)
+        module.fail_json(msg=msg, **dict(result, refused=True))
 
     if p["forge_managed"] and not p["forge_override"]:
         result["msg"] = ("Report only: this host is managed by Laravel Forge. Delete the site '%s' in Forge too, "
@@ -354,7 +360,7 @@ def main():
         module.exit_json(**result)
     if p["confirm"] != site:
         module.fail_json(msg="Not confirmed: pass confirm=%s (-e confirm=%s) to archive and remove it." % (site, site),
-                         **dict(result, changed=False))
+                         **dict(result, changed=False, refused=True))
 
     # 1. Archive and verify.
     units, enabled, active = retirer.systemctl_units(plan)
