@@ -5,6 +5,9 @@ The data model is read by every role through the plays. These filters compute on
 plays hand to roles (a site with its defaults applied) and check the whole model before any host
 is touched (playbooks/validate.yml), with one line per problem naming the site or database and
 the field.
+
+The rules on .env names live here once (ENV_NAME_RE, SECRET_ENV_RE): validate.yml applies them to
+`sites.<site>.env` and playbooks/env.yml to what an operator sets (env_bad_names, env_secret_names).
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ SITE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DOMAIN_RE = re.compile(
     r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$"
 )
+# Names of .env variables: upper case letters, digits and _.
 ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
-# Names of environment variables that carry secrets; these belong in vault_sites.<site>.env.
+# Names of .env variables that carry secrets; these belong in vault_sites.<site>.env.
 SECRET_ENV_RE = re.compile(
     r"(PASSWORD|PASSWD|SECRET|TOKEN|PASSPHRASE|CREDENTIALS|PRIVATE|(^|_)KEY$|API_KEY|_DSN$)"
 )
@@ -464,6 +468,16 @@ def site_platform_env(site, platform):
     return env
 
 
+def env_bad_names(names):
+    """Return the names among `names` that are not valid .env names (ENV_NAME_RE), in their order."""
+    return [name for name in (names or []) if not ENV_NAME_RE.match(str(name))]
+
+
+def env_secret_names(names):
+    """Return the names among `names` that look like secrets (SECRET_ENV_RE): they go to the vault."""
+    return [name for name in (names or []) if SECRET_ENV_RE.search(str(name))]
+
+
 class FilterModule:
     """Data model filters."""
 
@@ -478,4 +492,6 @@ class FilterModule:
             "site_addresses": site_addresses,
             "site_database": site_database,
             "site_platform_env": site_platform_env,
+            "env_bad_names": env_bad_names,
+            "env_secret_names": env_secret_names,
         }

@@ -1,27 +1,20 @@
 # -*- coding: utf-8 -*-
-"""Pure logic of the laravel_app role: .env rendering, release ids and retention, refs, deny lists.
+"""Pure logic of the laravel_app role: .env rendering, release ids and retention, refs, workers.
 
 Kept here (and unit-tested in tests/unit/deploy/) so that the task files stay plain sequences.
+The rules the operator playbooks apply live in plugins/filter/: the artisan deny list in
+artisan.py, the .env name rules in datamodel.py.
 """
 
 from __future__ import annotations
 
 import re
 
-# Same rule as plugins/filter/datamodel.py: names that carry secrets belong in the vault.
-SECRET_ENV_RE = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|PASSPHRASE|CREDENTIALS|PRIVATE|(^|_)KEY$|API_KEY|_DSN$)"
-)
-ENV_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 SHA_RE = re.compile(r"^[0-9a-f]{7,40}$")
 RELEASE_RE = re.compile(r"^[0-9]{14}-[0-9a-f]{7,40}$")
 
 APP_ENVS = {"prod": "production", "staging": "staging", "dev": "local"}
 DB_DRIVERS = {"mysql": "mysql", "postgresql": "pgsql", "pgsql": "pgsql", "sqlite": "sqlite"}
-
-# artisan commands refused without force=true: everywhere, and in production only.
-ARTISAN_DENY_ALWAYS = ("migrate:fresh", "migrate:reset", "migrate:refresh", "db:wipe", "key:generate")
-ARTISAN_DENY_PROD = ("db:seed", "migrate:rollback", "tinker", "down", "cache:clear", "queue:flush")
 
 
 def dotenv_quote(value):
@@ -114,31 +107,6 @@ def laravel_app_previous_release(releases, current):
     return older[-1] if older else ""
 
 
-def laravel_app_artisan_refusal(cmd, environment="prod", force=False):
-    """Return why an artisan command is refused ('' when allowed)."""
-    words = str(cmd or "").split()
-    if not words:
-        return "empty command / commande vide"
-    if force:
-        return ""
-    name = words[0]
-    if name in ARTISAN_DENY_ALWAYS:
-        return f"'{name}' destroys data or keys: refused without -e force=true / refusé sans -e force=true"
-    if environment == "prod" and name in ARTISAN_DENY_PROD:
-        return f"'{name}' is refused in production without -e force=true / refusé en production sans -e force=true"
-    return ""
-
-
-def laravel_app_secret_keys(keys):
-    """Return the names among `keys` that look like secrets (they belong in the vault)."""
-    return [k for k in (keys or []) if SECRET_ENV_RE.search(str(k))]
-
-
-def laravel_app_bad_env_names(keys):
-    """Return the names among `keys` that are not valid .env names (upper case, digits, _)."""
-    return [k for k in (keys or []) if not ENV_NAME_RE.match(str(k))]
-
-
 def laravel_app_worker_instances(workers, tries=1, sleep=3, memory=128):
     """One entry per worker process: instance "<queue>-<n>" of <site>-worker@.service, with its settings.
 
@@ -170,8 +138,5 @@ class FilterModule:
             "laravel_app_release_id": laravel_app_release_id,
             "laravel_app_releases_to_delete": laravel_app_releases_to_delete,
             "laravel_app_previous_release": laravel_app_previous_release,
-            "laravel_app_artisan_refusal": laravel_app_artisan_refusal,
-            "laravel_app_secret_keys": laravel_app_secret_keys,
-            "laravel_app_bad_env_names": laravel_app_bad_env_names,
             "laravel_app_worker_instances": laravel_app_worker_instances,
         }

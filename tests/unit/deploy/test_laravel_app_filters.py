@@ -1,4 +1,7 @@
-"""Pure logic of roles/laravel_app (filter_plugins/laravel_app.py)."""
+"""Pure logic of roles/laravel_app (filter_plugins/laravel_app.py).
+
+The artisan deny list and the .env name rules moved to plugins/filter (test_artisan.py, test_env_names.py).
+"""
 
 import importlib.util
 import os
@@ -78,25 +81,6 @@ def test_previous_release():
     rel = ["20260101000003-aaaaaaa", "20260101000001-bbbbbbb", "20260101000002-ccccccc"]
     assert la.laravel_app_previous_release(rel, "20260101000003-aaaaaaa") == "20260101000002-ccccccc"
     assert la.laravel_app_previous_release(rel, "20260101000001-bbbbbbb") == ""
-
-
-@pytest.mark.parametrize("cmd, env, force, refused", [
-    ("migrate:fresh", "dev", False, True),
-    ("migrate:fresh", "prod", True, False),
-    ("db:seed", "prod", False, True),
-    ("db:seed", "staging", False, False),
-    ("db:wipe --force", "dev", False, True),
-    ("cache:clear", "dev", False, False),
-    ("", "dev", True, True),
-])
-def test_artisan_refusal(cmd, env, force, refused):
-    assert bool(la.laravel_app_artisan_refusal(cmd, env, force)) is refused
-
-
-def test_secret_and_bad_names():
-    assert la.laravel_app_secret_keys(["APP_NAME", "MAIL_PASSWORD", "STRIPE_KEY", "SENTRY_DSN"]) == [
-        "MAIL_PASSWORD", "STRIPE_KEY", "SENTRY_DSN"]
-    assert la.laravel_app_bad_env_names(["OK_1", "lower", "1BAD"]) == ["lower", "1BAD"]
 
 
 def test_worker_instances_one_per_process_with_defaults():

@@ -19,24 +19,10 @@ BIN = pathlib.Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
 
 
 @pytest.fixture()
-def lab(tmp_path):
+def lab(tmp_path, local_inventory):
     record = tmp_path / "record.jsonl"
-    inventory = {
-        "all": {
-            "vars": {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": str(BIN / "python"),
-                "site_defaults": {"status": "active", "health_path": "/up", "databases": [], "php_version": "8.2",
-                                  "repo": "git://lab.invalid/app.git", "uploads": "none"},
-                "sites": {"shared": {"domains": ["shared.test"], "hosts": ["n2", "n1"]},
-                          "single": {"domains": ["single.test"], "hosts": ["n3"]}},
-                "databases": {},
-                "supported_php_versions": ["8.2"],
-            },
-            "children": {"web": {"hosts": {"n1": {}, "n2": {}, "n3": {}}}},
-        }
-    }
-    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    local_inventory({"shared": {"domains": ["shared.test"], "hosts": ["n2", "n1"]},
+                     "single": {"domains": ["single.test"], "hosts": ["n3"]}}, ["n1", "n2", "n3"])
     (tmp_path / "node.yml").write_text(yaml.safe_dump([{
         "name": "Record the node step",
         "ansible.builtin.shell": {
