@@ -29,6 +29,8 @@ SYSTEM_DATABASES = {
     "mysql": {"mysql", "information_schema", "performance_schema", "sys"},
     "postgresql": {"postgres", "template0", "template1"},
 }
+# Scratch databases that older versions restored into on the live server (db_scratch verifies in a
+# throw-away server now): a leftover is not a database of the host.
 SCRATCH_PREFIX = "zz_verify_"
 
 
@@ -54,10 +56,6 @@ def iso(value):
 def timestamp_name(when=None):
     """File name stamp of a dump: 20261124T221500Z."""
     return (when or now_utc()).strftime("%Y%m%dT%H%M%SZ")
-
-
-def scratch_name(name):
-    return (SCRATCH_PREFIX + name)[:63]
 
 
 def parse_tsv(text, columns):
@@ -165,6 +163,17 @@ def restore_command(engine, name, path):
     )
 
 
+def compare_objects(before, after):
+    """Differences between two lists of "kind name" objects (routines, triggers, views, events),
+    as readable lines naming each object (empty when equal)."""
+    problems = []
+    for obj in sorted(set(before) - set(after)):
+        problems.append("%s missing from the restored copy" % obj)
+    for obj in sorted(set(after) - set(before)):
+        problems.append("%s only in the restored copy" % obj)
+    return problems
+
+
 def compare_counts(before, after):
     """Differences between two {table: rows} maps, as readable lines (empty when equal)."""
     problems = []
@@ -211,8 +220,12 @@ class Driver(object):
 
     engine = None
 
-    def __init__(self, timeout=3600):
+    def __init__(self, timeout=3600, socket=None, port=None):
+        # socket / port: a server other than the live one (MariaDB/MySQL: its unix socket;
+        # PostgreSQL: the directory of its socket and its port), e.g. db_scratch's throw-away server.
         self.timeout = timeout
+        self.socket = socket
+        self.port = port
         self.commands = []
 
     def _run(self, argv, stdin=None, stdout=None):
@@ -240,8 +253,15 @@ class MysqlDriver(Driver):
 
     engine = "mysql"
 
+    def client(self, binary="mysql"):
+        """argv of a client of this server: the live one by default, else the server on ``socket``
+        (--no-defaults: no option file may send the client elsewhere)."""
+        if self.socket:
+            return [binary, "--no-defaults", "--socket=" + self.socket, "--user=root"]
+        return [binary]
+
     def query(self, sql, database=None, columns=None):
-        argv = ["mysql", "--batch", "--skip-column-names", "--raw", "-e", sql]
+        argv = self.client() + ["--batch", "--skip-column-names", "--raw", "-e", sql]
         if database:
             argv.append(database)
         out = self._run(argv)
@@ -294,6 +314,17 @@ class MysqlDriver(Driver):
         rows = self.query(sql, columns=["table", "rows"])
         return {r["table"]: to_int(r["rows"]) for r in rows}
 
+    def objects(self, name):
+        """Sorted "kind name" of the routines, triggers, views and events of a database."""
+        check_name(name)
+        rows = self.query(
+            "SELECT CONCAT(LOWER(ROUTINE_TYPE), ' ', ROUTINE_NAME) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA='%s' "
+            "UNION ALL SELECT CONCAT('trigger ', TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA='%s' "
+            "UNION ALL SELECT CONCAT('view ', TABLE_NAME) FROM information_schema.VIEWS WHERE TABLE_SCHEMA='%s' "
+            "UNION ALL SELECT CONCAT('event ', EVENT_NAME) FROM information_schema.EVENTS WHERE EVENT_SCHEMA='%s'"
+            % (name, name, name, name), columns=["object"])
+        return sorted(r["object"] for r in rows)
+
     def dump(self, name, path):
         check_name(name)
         self.shell("mysqldump --single-transaction --quick --routines --triggers --events --hex-blob %s | gzip -1 > %s"
@@ -302,7 +333,7 @@ class MysqlDriver(Driver):
     def restore(self, name, path):
         check_name(name)
         self.query("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" % name)
-        self.shell("gunzip -c %s | mysql %s" % (shlex.quote(path), name))
+        self.shell("gunzip -c %s | %s %s" % (shlex.quote(path), " ".join(shlex.quote(a) for a in self.client()), name))
 
     def drop(self, name):
         self.query("DROP DATABASE IF EXISTS `%s`" % check_name(name))
@@ -332,16 +363,35 @@ class MysqlDriver(Driver):
         self.query("DROP USER IF EXISTS '%s'@'%s'" % (user["user"].replace("'", ""), user["host"].replace("'", "")))
 
 
+def pg_user_schema(column):
+    """SQL condition: the schema in ``column`` is a user schema (not a catalog, toast or temp schema)."""
+    return ("%s NOT IN ('pg_catalog','information_schema') AND %s NOT LIKE 'pg\\_toast%%' AND %s NOT LIKE 'pg\\_temp%%'"
+            % (column, column, column))
+
+
 class PostgresqlDriver(Driver):
     """PostgreSQL through psql as the postgres superuser (peer authentication)."""
 
     engine = "postgresql"
     prefix = ["runuser", "-u", "postgres", "--"]
 
+    def client(self, binary):
+        """argv of a client as postgres: the live cluster by default, else the one on ``socket`` (its
+        socket directory) and ``port``."""
+        argv = self.prefix + [binary]
+        if self.socket:
+            argv += ["-h", self.socket, "-p", str(self.port or 5432)]
+        return argv
+
     def query(self, sql, database="postgres", columns=None):
-        out = self._run(self.prefix + ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-F", "\t",
-                                       "-d", database, "-c", sql])
+        out = self._run(self.client("psql") + ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-F", "\t",
+                                               "-d", database, "-c", sql])
         return parse_tsv(out, columns) if columns else out
+
+    def major_version(self):
+        """Major version of the server (15 for 15.x): a scratch cluster must be of the same one."""
+        rows = self.query("SHOW server_version_num", columns=["num"])
+        return to_int(rows[0]["num"]) // 10000
 
     def databases(self):
         rows = self.query("SELECT datname FROM pg_database WHERE datallowconn", columns=["name"])
@@ -397,17 +447,34 @@ class PostgresqlDriver(Driver):
         rows = self.query(" UNION ALL ".join(parts), database=name, columns=["table", "rows"])
         return {r["table"]: to_int(r["rows"]) for r in rows}
 
+    def objects(self, name):
+        """Sorted "kind name" of the routines, triggers, views and materialized views (and event
+        triggers) of a database, in its user schemas; extension members left out."""
+        rows = self.query(
+            "SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' WHEN 'w' THEN 'window function' "
+            "ELSE 'function' END || ' ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' "
+            "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE " + pg_user_schema("n.nspname") +
+            " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')"
+            " UNION ALL SELECT 'trigger ' || n.nspname || '.' || c.relname || '.' || t.tgname FROM pg_trigger t"
+            " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT t.tgisinternal"
+            " UNION ALL SELECT 'view ' || schemaname || '.' || viewname FROM pg_views WHERE " + pg_user_schema("schemaname") +
+            " UNION ALL SELECT 'materialized view ' || schemaname || '.' || matviewname FROM pg_matviews"
+            " UNION ALL SELECT 'event trigger ' || evtname FROM pg_event_trigger",
+            database=check_name(name), columns=["object"])
+        return sorted(r["object"] for r in rows)
+
     def dump(self, name, path):
         check_name(name)
         self.shell("runuser -u postgres -- pg_dump -Fc %s > %s" % (name, shlex.quote(path)))
 
     def restore(self, name, path):
         check_name(name)
-        self._run(self.prefix + ["createdb", name])
-        self.shell("runuser -u postgres -- pg_restore --no-owner --no-acl --exit-on-error -d %s < %s" % (name, shlex.quote(path)))
+        self._run(self.client("createdb") + [name])
+        self.shell("%s --no-owner --no-acl --exit-on-error -d %s < %s"
+                   % (" ".join(shlex.quote(a) for a in self.client("pg_restore")), name, shlex.quote(path)))
 
     def drop(self, name):
-        self._run(self.prefix + ["dropdb", "--if-exists", check_name(name)])
+        self._run(self.client("dropdb") + ["--if-exists", check_name(name)])
 
     def exists(self, name):
         return check_name(name) in self.databases()
@@ -428,11 +495,11 @@ class PostgresqlDriver(Driver):
         self.query('DROP ROLE IF EXISTS "%s"' % user["user"].replace('"', ""))
 
 
-def driver_for(engine, timeout=3600):
+def driver_for(engine, timeout=3600, socket=None, port=None):
     if engine == "mysql":
-        return MysqlDriver(timeout)
+        return MysqlDriver(timeout, socket=socket, port=port)
     if engine == "postgresql":
-        return PostgresqlDriver(timeout)
+        return PostgresqlDriver(timeout, socket=socket, port=port)
     raise DbError("unknown engine %r" % (engine,))
 
 

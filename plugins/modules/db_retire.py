@@ -15,9 +15,20 @@ description:
     there is no activity evidence at all).
   - Otherwise dumps it (C(mysqldump --single-transaction) gzipped, or C(pg_dump -Fc)) to
     C(<backup_root>/<engine>/<name>/<timestamp>.{sql.gz,dump}), writes the C(.sha256) beside it,
-    restores the dump into a scratch database and compares the row count of every table, writes the
-    exact restore command (C(<timestamp>.restore.txt)) and the definition of the users it will drop
-    (C(<timestamp>.users.sql)), then drops the database and the users left without any other grant.
+    and verifies the dump in a throw-away server, never the live one (module_utils C(db_scratch)), that is a
+    temporary C(mariadbd)/C(mysqld) as mysql on a private datadir and socket under C(/var/tmp)
+    (C(--skip-networking), no binary log, event scheduler off), or a temporary PostgreSQL cluster of the
+    live server's major version (C(initdb) + C(pg_ctl), socket in its private directory, no TCP). The dump
+    is restored there under its own name, so that triggers, views and routines written with their
+    schema's name land in the copy and not in the live database. The row count of every table and the
+    sorted list of routines (procedures, functions), triggers, views and events (MySQL
+    C(information_schema.ROUTINES/TRIGGERS/VIEWS/EVENTS); PostgreSQL C(pg_proc) of the user schemas,
+    non-internal C(pg_trigger), C(pg_views), C(pg_matviews)), read from the live database when it was
+    dumped, must be identical in the restored copy. The scratch server is stopped and its directory
+    removed afterwards, also on failure.
+  - Then writes the exact restore command (C(<timestamp>.restore.txt)), the row counts and object list
+    (C(<timestamp>.rowcounts.json), C(<timestamp>.objects.json)) and the definition of the users it will
+    drop (C(<timestamp>.users.sql)), then drops the database and the users left without any other grant.
   - Every action and every refusal is appended to the audit log (one JSON object per line).
   - An absent database is reported unchanged, so a second run is a no-op.
 version_added: "1.0.0"
@@ -73,7 +84,8 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Checks every refusal for real and reports the plan; dumps and drops nothing.
+    description: Checks every refusal for real and reports the plan (row counts and objects that the verification
+      would compare); dumps, starts and drops nothing.
   diff_mode:
     support: full
 """
@@ -114,13 +126,23 @@ row_counts:
   description: Row count of every table, identical in the database and in the restored copy.
   returned: when the database was retired or would be
   type: dict
+objects:
+  description: Routines, triggers, views and events of the database ("kind name"), identical in the restored copy.
+  returned: when the database was retired or would be
+  type: list
+  elements: str
+  sample: ["procedure count_items", "trigger items_bi", "view recent_events"]
+verified_in:
+  description: Where the dump was restored for its verification (a throw-away server, never the live one).
+  returned: when the database was retired or would be
+  type: str
 dropped_users:
   description: Users dropped with the database.
   returned: when the database was retired or would be
   type: list
   elements: str
 executed_commands:
-  description: Commands that ran against the server.
+  description: Commands that ran against the server; those of the throw-away server start with C([scratch]).
   returned: always
   type: list
   elements: str
@@ -133,9 +155,17 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.cleanup_common import audit_append
 from ansible.module_utils.db_engine import (
-    DbError, check_name, collect, compare_counts, driver_for, restore_command, scan_env_files,
-    scratch_name, sha256_file, timestamp_name,
+    DbError, check_name, collect, driver_for, restore_command, scan_env_files, sha256_file, timestamp_name,
 )
+from ansible.module_utils.db_scratch import SCRATCH_BASE, verify_restore
+
+
+def scratch_description(engine, version=None):
+    """Where the verification restores the dump (RETURN verified_in)."""
+    if engine == "mysql":
+        return "a throw-away mariadbd/mysqld (private datadir and socket under %s, no networking), stopped and removed after" % SCRATCH_BASE
+    return ("a throw-away PostgreSQL %s cluster (initdb + pg_ctl, socket in a private directory under %s, no TCP), "
+            "stopped and removed after" % (version, SCRATCH_BASE))
 
 
 def refusal_reasons(params, fact):
@@ -208,7 +238,11 @@ def main():
             result.update(refused=True, reasons=reasons, executed_commands=drv.commands)
             module.fail_json(msg="refusing to retire %s: %s" % (target, "; ".join(reasons)), **result)
 
+        # The source of the comparison: the live database as it is dumped (no write since, or the
+        # refusals above would have fired).
         counts = drv.row_counts(name)
+        objects = drv.objects(name)
+        version = drv.major_version() if engine == "postgresql" else None
         users = drv.users_of(name) if p["drop_users"] else []
         unused = [u for u in users if u["unused_after"]]
         user_names = ["%s@%s" % (u["user"], u["host"]) if u["host"] else u["user"] for u in unused]
@@ -216,17 +250,19 @@ def main():
         stamp = timestamp_name()
         ext = "sql.gz" if engine == "mysql" else "dump"
         path = os.path.join(folder, "%s.%s" % (stamp, ext))
-        result.update(row_counts=counts, dropped_users=user_names, dump=path,
-                      restore_command=restore_command(engine, name, path))
+        result.update(row_counts=counts, objects=objects, dropped_users=user_names, dump=path,
+                      restore_command=restore_command(engine, name, path), verified_in=scratch_description(engine, version))
         if module._diff:
             result["diff"] = {
-                "before": "%s: present, %d table(s), %d row(s), %d bytes\nusers: %s\n"
-                          % (target, len(counts), sum(counts.values()), fact["size_bytes"], ", ".join(user_names) or "-"),
+                "before": "%s: present, %d table(s), %d row(s), %d bytes\nobjects: %s\nusers: %s\n"
+                          % (target, len(counts), sum(counts.values()), fact["size_bytes"], ", ".join(objects) or "-",
+                             ", ".join(user_names) or "-"),
                 "after": "%s: absent\ndump: %s (verified)\nusers dropped: %s\n" % (target, path, ", ".join(user_names) or "-"),
             }
         if module.check_mode:
-            result.update(changed=True, msg="would dump %s to %s, verify it, then drop it" % (target, path),
-                          executed_commands=drv.commands)
+            result.update(changed=True, executed_commands=drv.commands,
+                          msg="would dump %s to %s, verify it in %s (row counts of %d table(s), %d routine(s)/trigger(s)/"
+                              "view(s)/event(s)), then drop it" % (target, path, result["verified_in"], len(counts), len(objects)))
             module.exit_json(**result)
 
         os.makedirs(folder, 0o700, exist_ok=True)
@@ -239,26 +275,26 @@ def main():
         result["sha256"] = digest
         audit("db_dump", "ok", {"path": path, "sha256": digest, "bytes": os.path.getsize(path)})
 
-        scratch = scratch_name(name)
-        drv.drop(scratch)
+        scratch_commands = []
         try:
-            drv.restore(scratch, path)
-            restored = drv.row_counts(scratch)
+            verified = verify_restore(engine, name, path, counts, objects, version=version, commands=scratch_commands)
         finally:
-            drv.drop(scratch)
-        problems = compare_counts(counts, restored)
-        if problems:
-            audit("db_verify", "failed", {"path": path, "problems": problems})
+            drv.commands.extend(scratch_commands)
+        if verified["problems"]:
+            audit("db_verify", "failed", {"path": path, "server": "scratch", "problems": verified["problems"]})
             result["executed_commands"] = drv.commands
-            module.fail_json(msg="the dump of %s does not restore identically, nothing dropped: %s"
-                             % (target, "; ".join(problems)), **result)
-        audit("db_verify", "ok", {"path": path, "scratch": scratch, "tables": len(counts), "rows": sum(counts.values())})
+            module.fail_json(msg="the dump of %s does not restore identically (in a throw-away server), nothing dropped: %s"
+                             % (target, "; ".join(verified["problems"])), **result)
+        audit("db_verify", "ok", {"path": path, "server": "scratch", "tables": len(counts), "rows": sum(counts.values()),
+                                  "objects": objects})
 
         with open(os.path.join(folder, "%s.restore.txt" % stamp), "w", encoding="utf-8") as handle:
             handle.write("# Restore %s (dump verified: %d tables, %d rows)\n%s\n"
                          % (target, len(counts), sum(counts.values()), result["restore_command"]))
         with open(os.path.join(folder, "%s.rowcounts.json" % stamp), "w", encoding="utf-8") as handle:
             json.dump(counts, handle, sort_keys=True, indent=1)
+        with open(os.path.join(folder, "%s.objects.json" % stamp), "w", encoding="utf-8") as handle:
+            json.dump(objects, handle, indent=1)
         with open(os.path.join(folder, "%s.users.sql" % stamp), "w", encoding="utf-8") as handle:
             for user in unused:
                 handle.write("\n".join(drv.user_definition(user)) + "\n")
@@ -274,7 +310,8 @@ def main():
                 audit("db_drop_user", "failed", {"user": user["user"], "error": str(exc)})
                 result.setdefault("warnings_users", []).append(str(exc))
         result.update(changed=True, executed_commands=drv.commands,
-                      msg="%s retired; dump %s verified (%d tables)" % (target, path, len(counts)))
+                      msg="%s retired; dump %s verified in a throw-away server (%d tables, %d objects)"
+                          % (target, path, len(counts), len(objects)))
         module.exit_json(**result)
     except DbError as exc:
         audit("db_retire", "failed", {"error": str(exc)})
