@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -152,9 +153,128 @@ def test_audit_log_records_every_action(host):
     assert {"mysql/mail_blcpa_prod", "mysql/scraping", "postgresql/aeroweb_staging", "mysql/placementspot_dev"} <= refused
 
 
-def test_scheduled_dump_and_its_verification(host):
+# Verification in isolation: a dump is restored under its own name into a throw-away server
+# (plugins/module_utils/db_scratch.py), never into the live one.
+OBJECTS = {
+    "placementspot_dev": ["procedure count_items", "trigger items_bi", "view recent_events"],
+    "aeroweb_dev": ["function public.events_fill()", "procedure public.count_items()",
+                    "trigger public.events.events_bi", "view public.recent_events"],
+}
+BACKUP = "/usr/local/sbin/infra-db-backup"
+HELPER = "python3 /usr/local/lib/infra-db-backup/db_scratch.py"
+
+
+def live_objects(host, engine, db):
+    return json.loads(host.check_output("%s objects %s %s" % (HELPER, engine, db)))
+
+
+def no_scratch_left(host):
+    assert host.run("ls -d /var/tmp/infra-db-scratch-* 2>/dev/null").stdout.strip() == ""
+    assert host.run("pgrep -f 'infra-db-scratc[h]-'").rc == 1
+    assert host.check_output("pgrep -c -x mariadbd").strip() == "1"
+
+
+def test_retirement_verified_its_objects_in_a_throw_away_server(host):
+    lines = [json.loads(line) for line in host.file("/var/log/infra-audit.log").content_string.splitlines()]
+    for db, engine in (("placementspot_dev", "mysql"), ("aeroweb_dev", "postgresql")):
+        verify = [line for line in lines if line["target"] == "%s/%s" % (engine, db) and line["action"] == "db_verify"]
+        assert verify and verify[-1]["result"] == "ok" and verify[-1]["details"]["server"] == "scratch"
+        assert verify[-1]["details"]["objects"] == OBJECTS[db]
+    # mysqldump wrote the trigger with its schema's name: the old zz_verify_<db> restore replayed it into the live database
+    dump = host.check_output("ls /var/backups/infra/databases/mysql/placementspot_dev/*.sql.gz | tail -n 1")
+    assert host.run("gunzip -c %s | grep -q 'TRIGGER placementspot_dev.items_bi'" % dump).rc == 0
+    no_scratch_left(host)
+
+
+def test_retirement_ran_no_restore_on_the_live_servers(host):
+    """Every statement the live servers received during the retirements (side_effect.yml logged them)."""
+    mysql_log = host.file("/root/mol-retire-mysql.log").content_string
+    assert "DROP DATABASE IF EXISTS `placementspot_dev`" in mysql_log, "the log did not cover the retirement"
+    assert "zz_verify" not in mysql_log.lower()
+    assert not re.search(r"Query\s+(CREATE|INSERT)\b", mysql_log, re.I), "a restore ran on the live MariaDB"
+    pg_log = host.file("/root/mol-retire-postgresql.log").content_string
+    assert re.search(r"statement: DROP DATABASE( IF EXISTS)? aeroweb_dev", pg_log), "the log did not cover the retirement"
+    assert "zz_verify" not in pg_log.lower()
+    assert not re.search(r"statement:\s*(CREATE|COPY \S+ FROM|INSERT)\b", pg_log, re.I), "a restore ran on the live PostgreSQL"
+
+
+def test_scheduled_dump_verifies_after_a_write_since_the_dump(host):
     assert host.service("infra-db-backup.timer").is_enabled
-    assert host.run("/usr/local/sbin/infra-db-backup dump mysql/blcpa postgresql/aerotalent").rc == 0
-    result = host.run("/usr/local/sbin/infra-db-backup verify mysql/blcpa postgresql/aerotalent")
-    assert result.rc == 0, result.stderr
-    assert result.stderr.count("OK ") == 2
+    assert host.run("%s dump mysql/blcpa postgresql/aerotalent" % BACKUP).rc == 0
+    writes = ["mysql blcpa -e \"INSERT INTO events (kind) VALUES ('after-dump')\"",
+              "runuser -u postgres -- psql -X -q -d aerotalent -c \"INSERT INTO events (kind) VALUES ('after-dump')\""]
+    try:
+        for write in writes:
+            host.check_output(write)
+        result = host.run("%s verify mysql/blcpa postgresql/aerotalent" % BACKUP)
+        assert result.rc == 0, result.stderr
+        assert result.stderr.count("OK ") == 2 and "identical to what was recorded" in result.stderr
+    finally:
+        host.run("mysql blcpa -e \"DELETE FROM events WHERE kind = 'after-dump'\"")
+        host.run("runuser -u postgres -- psql -X -q -d aerotalent -c \"DELETE FROM events WHERE kind = 'after-dump'\"")
+    no_scratch_left(host)
+
+
+def test_schema_qualified_dump_verifies_in_isolation_and_a_missing_trigger_fails(host):
+    folder = "/var/backups/infra/databases/mysql/mol_objects"
+    host.check_output("mysql -e 'CREATE DATABASE mol_objects' && /usr/local/sbin/molecule-seed mysql mol_objects")
+    try:
+        before = live_objects(host, "mysql", "mol_objects")
+        assert before == OBJECTS["placementspot_dev"]
+        assert host.run("%s dump mysql/mol_objects" % BACKUP).rc == 0
+        dump = host.check_output("ls %s/*.sql.gz | tail -n 1" % folder)
+        # mysqldump names the trigger's schema; name the view's and the procedure's too
+        rewrite = ("cd {f} && gunzip -c {d} | sed -e 's/VIEW `recent_events`/VIEW `mol_objects`.`recent_events`/' "
+                   "-e 's/PROCEDURE `count_items`/PROCEDURE `mol_objects`.`count_items`/' {extra}| gzip > {d}.new && mv {d}.new {d} "
+                   "&& sha256sum $(basename {d}) > {d}.sha256")
+        host.check_output("bash -c %s", rewrite.format(f=folder, d=dump, extra=""))
+        for needle in ("TRIGGER mol_objects.items_bi", "VIEW `mol_objects`.`recent_events`", "PROCEDURE `mol_objects`.`count_items`"):
+            assert host.run("gunzip -c %s | grep -qF %s" % (dump, "'%s'" % needle)).rc == 0, needle
+
+        host.check_output("mysql -e \"SET GLOBAL general_log_file='/var/lib/mysql/mol-verify-general.log'; SET GLOBAL general_log=ON\"")
+        try:
+            result = host.run("%s verify mysql/mol_objects" % BACKUP)
+        finally:
+            host.check_output("mysql -e 'SET GLOBAL general_log=OFF'")
+        assert result.rc == 0, result.stderr
+        assert "OK mysql/mol_objects" in result.stderr and "3 routines/triggers/views/events" in result.stderr
+        log = host.file("/var/lib/mysql/mol-verify-general.log").content_string
+        assert "zz_verify" not in log.lower() and not re.search(r"Query\s+(CREATE|DROP|INSERT)\b", log, re.I)
+        assert live_objects(host, "mysql", "mol_objects") == before
+        assert counts(host, "mysql", "mol_objects") == expected("mol_objects")
+
+        # The same dump without its trigger (its statement, up to the `*/;;` that ends it): the verification names it.
+        host.check_output("bash -c %s", rewrite.format(f=folder, d=dump, extra="-e '/TRIGGER mol_objects.items_bi/,\\%[*]/;;%d' "))
+        result = host.run("%s verify mysql/mol_objects" % BACKUP)
+        assert result.rc == 1
+        assert "FAIL mysql/mol_objects" in result.stderr and "trigger items_bi missing from the restored copy" in result.stderr
+    finally:
+        host.run("mysql -e 'DROP DATABASE IF EXISTS mol_objects'; rm -rf %s /var/lib/mysql/mol-verify-general.log" % folder)
+    no_scratch_left(host)
+
+
+def test_postgresql_dump_missing_a_routine_fails_the_verification(host):
+    folder = "/var/backups/infra/databases/postgresql/mol_objects"
+    psql = "runuser -u postgres -- psql -X -q -A -t -d mol_objects -c "
+    host.check_output("runuser -u postgres -- createdb mol_objects && /usr/local/sbin/molecule-seed postgresql mol_objects")
+    try:
+        before = live_objects(host, "postgresql", "mol_objects")
+        assert before == OBJECTS["aeroweb_dev"]
+        assert host.run("%s dump postgresql/mol_objects" % BACKUP).rc == 0
+        result = host.run("%s verify postgresql/mol_objects" % BACKUP)
+        assert result.rc == 0 and "OK postgresql/mol_objects" in result.stderr, result.stderr
+        assert live_objects(host, "postgresql", "mol_objects") == before
+        assert host.check_output("runuser -u postgres -- psql -X -A -t -c \"SELECT COUNT(*) FROM pg_database "
+                                 "WHERE datname LIKE 'zz%verify%'\"").strip() == "0"
+
+        # A dump made without the procedure, beside the records of the dump that had it.
+        dump = host.check_output("ls %s/*.dump | tail -n 1" % folder)
+        host.check_output(psql + "'DROP PROCEDURE public.count_items()'")
+        host.check_output("bash -c %s", "cd {f} && runuser -u postgres -- pg_dump -Fc mol_objects > {d} "
+                                        "&& sha256sum $(basename {d}) > {d}.sha256".format(f=folder, d=dump))
+        result = host.run("%s verify postgresql/mol_objects" % BACKUP)
+        assert result.rc == 1
+        assert "procedure public.count_items() missing from the restored copy" in result.stderr, result.stderr
+    finally:
+        host.run("runuser -u postgres -- dropdb --if-exists mol_objects; rm -rf %s" % folder)
+    no_scratch_left(host)
