@@ -38,11 +38,12 @@ def _is_forwarding(key):
     return key == "net.ipv4.ip_forward" or key.endswith(".forwarding")
 
 
-def permissions_drift(wanted, stat_lines):
-    """Return the entries of `wanted` ({path, owner, group, mode}) whose path exists and differs.
+def permissions_drift(wanted, stat_lines, missing=False):
+    """Return the entries of `wanted` ({path, owner, group, mode}) that differ from what is there.
 
     `stat_lines` are `stat -c '%n|%U|%G|%a'` lines of the paths that exist (a missing path prints
-    nothing on stdout: nothing to enforce there, as before).
+    nothing on stdout). A missing path is drift only with `missing=True` (a directory to create);
+    otherwise there is nothing to enforce there.
     """
     live = {}
     for line in stat_lines or []:
@@ -53,7 +54,10 @@ def permissions_drift(wanted, stat_lines):
     out = []
     for entry in wanted or []:
         now = live.get(entry["path"])
-        if now is not None and now != (entry["owner"], entry["group"], int(str(entry["mode"]), 8)):
+        if now is None:
+            if missing:
+                out.append(entry)
+        elif now != (entry["owner"], entry["group"], int(str(entry["mode"]), 8)):
             out.append(entry)
     return out
 

@@ -60,3 +60,12 @@ def test_permissions_owner_change_is_drift():
 def test_permissions_bad_stat_line_is_an_error():
     with pytest.raises(AnsibleFilterError):
         permissions_drift(WANTED, ["garbage"])
+
+
+def test_permissions_missing_path_is_drift_only_when_asked():
+    wanted = [{"path": "/srv/www/a", "owner": "a", "group": "a", "mode": "0750"},
+              {"path": "/srv/www/a/shared", "owner": "a", "group": "a", "mode": "0750"}]
+    lines = ["/srv/www/a|a|a|750"]
+    assert permissions_drift(wanted, lines) == []
+    assert permissions_drift(wanted, lines, missing=True) == [wanted[1]]
+    assert permissions_drift(wanted, [], missing=True) == wanted
