@@ -4,6 +4,9 @@
 - ``artisan_refusal(cmd, site, environment='prod', force=False)``: why `cmd` is refused ('' when
   it may run), in English and French, naming the site and the denied command(s) it may run.
 
+- ``artisan_args(cmd)``: the words handed to artisan, without a leading ``php`` / ``php8.2`` and
+  ``artisan`` / ``./artisan`` that an operator used to a shell types out of habit.
+
 ``artisan_may_run(word, names)`` is the abbreviation rule it applies (Python only, not a filter).
 
 Laravel's artisan is a Symfony console: it runs a command given by any unambiguous abbreviation
@@ -72,9 +75,27 @@ def artisan_refusal(cmd, site="", environment="prod", force=False):
     return ""
 
 
+def _is_php(word):
+    return word == "php" or (word.startswith("php") and word[3:].replace(".", "").isdigit())
+
+
+def artisan_args(cmd):
+    """Return the words of `cmd` as artisan takes them: a leading php binary and artisan script dropped.
+
+    `php artisan cache:clear`, `php8.2 ./artisan cache:clear` and `cache:clear` all give
+    ['cache:clear']; anything else is split on whitespace, unchanged.
+    """
+    words = str(cmd or "").split()
+    if words and _is_php(words[0].rsplit("/", 1)[-1]):
+        words = words[1:]
+    if words and words[0].rsplit("/", 1)[-1] == "artisan":
+        words = words[1:]
+    return words
+
+
 class FilterModule:
     """Artisan filters."""
 
     def filters(self):
         """Map filter names to functions."""
-        return {"artisan_refusal": artisan_refusal}
+        return {"artisan_refusal": artisan_refusal, "artisan_args": artisan_args}

@@ -11,7 +11,7 @@ import pathlib
 import pytest
 import yaml
 
-from artisan import ARTISAN_DENY_ALWAYS, ARTISAN_DENY_PROD, artisan_may_run, artisan_refusal
+from artisan import ARTISAN_DENY_ALWAYS, ARTISAN_DENY_PROD, artisan_args, artisan_may_run, artisan_refusal
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
@@ -145,3 +145,22 @@ def test_playbook_lets_an_allowed_command_through(operator_playbook):
     rc, out = operator_playbook("artisan.yml", "-e", "site=stage", "-e", "cmd=cache:clear")
     assert rc == 0, out[-3000:]
     assert "Run the command in current" not in out       # n2 does not serve the site: skipped
+
+
+@pytest.mark.parametrize("cmd, words", [
+    ("cache:clear", ["cache:clear"]),
+    ("php artisan cache:clear", ["cache:clear"]),
+    ("php8.2 ./artisan route:list --json", ["route:list", "--json"]),
+    ("/usr/bin/php8.3 /srv/www/x/current/artisan about", ["about"]),
+    ("artisan queue:restart", ["queue:restart"]),
+    ("  config:cache  ", ["config:cache"]),
+    ("phpunit", ["phpunit"]),
+    ("", []),
+])
+def test_artisan_args_drops_the_php_and_artisan_an_operator_types(cmd, words):
+    assert artisan_args(cmd) == words
+
+
+def test_the_playbook_hands_artisan_args_to_artisan():
+    text = (pathlib.Path(__file__).resolve().parents[3] / "playbooks" / "artisan.yml").read_text()
+    assert "cmd | artisan_args" in text
