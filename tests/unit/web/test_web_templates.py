@@ -19,6 +19,8 @@ def _env(role):
     )
     env.filters["bool"] = lambda v: v if isinstance(v, bool) else str(v).lower() in ("1", "true", "yes", "on")
     env.filters["ternary"] = lambda v, a, b: a if v else b
+    # Ansible's combine, shallow (what the templates use it for).
+    env.filters["combine"] = lambda base, *more: {k: v for d in (base, *more) for k, v in d.items()}
     return env
 
 
@@ -46,6 +48,14 @@ def vhost(tls, site=None, **overrides):
     variables["item"] = {"key": "alpha", "value": site or SITE}
     variables["nginx_site_tls"] = tls
     return _env("nginx").get_template("etc/nginx/sites-available/site.conf.j2").render(variables)
+
+
+def test_a_site_without_limits_gets_the_role_fallbacks_and_own_limits_win_key_by_key():
+    site = {k: v for k, v in SITE.items() if k != "limits"}
+    text = vhost(True, site=site)
+    assert "rate=20r/s;" in text and "burst=40 nodelay;" in text and "client_max_body_size 20m;" in text
+    text = vhost(True, site=site | {"limits": {"rate_limit": "5r/s"}})
+    assert "rate=5r/s;" in text and "client_max_body_size 20m;" in text
 
 
 def test_vhost_without_certificate_serves_http_only():
