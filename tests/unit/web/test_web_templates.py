@@ -127,10 +127,19 @@ def test_application_pages_are_not_compressed_static_files_are():
     assert "gzip off;" not in vhost(True, nginx_gzip_dynamic=True)
 
 
-def pool(**overrides):
+def pool(site=None, **overrides):
     variables = _defaults("php_fpm") | overrides
-    variables["item"] = {"key": "alpha", "value": SITE}
+    variables["item"] = {"key": "alpha", "value": site or SITE}
     return _env("php_fpm").get_template("etc/php/fpm/sites/site.conf.j2").render(variables)
+
+
+def test_a_pool_without_limits_gets_the_role_fallbacks_and_own_limits_win_key_by_key():
+    site = {k: v for k, v in SITE.items() if k != "limits"}
+    text = pool(site)
+    assert "pm.max_children = 4" in text and "php_admin_value[memory_limit] = 128M" in text
+    assert "request_terminate_timeout = 60s" in text
+    text = pool(site | {"limits": {"pm_max_children": 9}})
+    assert "pm.max_children = 9" in text and "php_admin_value[memory_limit] = 128M" in text
 
 
 def test_pool_runs_as_site_user_on_its_own_socket():
