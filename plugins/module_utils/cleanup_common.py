@@ -20,6 +20,8 @@ import json
 import os
 import socket
 
+# The audit log of every retirement, removal and refusal (the modules' audit_log default).
+AUDIT_LOG = "/var/log/infra-audit.log"
 AUDIT_FIELDS = ("ts", "actor", "action", "target", "host", "details", "result")
 
 

@@ -73,14 +73,14 @@ engines:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.db_engine import DbError, collect, engine_available, scan_env_files
+from ansible.module_utils.db_engine import DEFAULT_ENV_GLOBS, DbError, collect, engine_available, scan_env_files
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             engines=dict(type="list", elements="str", choices=["mysql", "postgresql"], default=["mysql", "postgresql"]),
-            env_globs=dict(type="list", elements="str", default=["/srv/www/*/shared/.env", "/home/forge/*/.env"]),
+            env_globs=dict(type="list", elements="str", default=list(DEFAULT_ENV_GLOBS)),
             backup_root=dict(type="path", default="/var/backups/infra/databases"),
         ),
         supports_check_mode=True,

@@ -153,9 +153,10 @@ import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cleanup_common import audit_append
+from ansible.module_utils.cleanup_common import AUDIT_LOG, audit_append
 from ansible.module_utils.db_engine import (
-    DbError, check_name, collect, driver_for, restore_command, scan_env_files, sha256_file, timestamp_name,
+    DEFAULT_ENV_GLOBS, DbError, check_name, collect, driver_for, restore_command, scan_env_files, sha256_file,
+    timestamp_name,
 )
 from ansible.module_utils.db_scratch import SCRATCH_BASE, verify_restore
 
@@ -204,12 +205,12 @@ def main():
             confirm=dict(type="str", default=""),
             protected=dict(type="bool", default=False),
             references=dict(type="list", elements="str", default=[]),
-            env_globs=dict(type="list", elements="str", default=["/srv/www/*/shared/.env", "/home/forge/*/.env"]),
+            env_globs=dict(type="list", elements="str", default=list(DEFAULT_ENV_GLOBS)),
             min_window_seconds=dict(type="int", default=604800),
             count_reads=dict(type="bool", default=False),
             drop_users=dict(type="bool", default=True),
             backup_root=dict(type="path", default="/var/backups/infra/databases"),
-            audit_log=dict(type="path", default="/var/log/infra-audit.log"),
+            audit_log=dict(type="path", default=AUDIT_LOG),
         ),
         supports_check_mode=True,
     )

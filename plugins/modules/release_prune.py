@@ -71,7 +71,7 @@ import shutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cleanup_common import audit_append
+from ansible.module_utils.cleanup_common import AUDIT_LOG, audit_append
 from ansible.module_utils.site_parse import releases_to_prune
 from ansible.module_utils.site_scan import size_of
 
@@ -81,7 +81,7 @@ def main():
         argument_spec={
             "path": {"type": "path", "required": True},
             "keep": {"type": "int", "default": 5},
-            "audit_log": {"type": "path", "default": "/var/log/infra-audit.log"},
+            "audit_log": {"type": "path", "default": AUDIT_LOG},
         },
         supports_check_mode=True,
     )

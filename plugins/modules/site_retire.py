@@ -146,7 +146,7 @@ import shutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cleanup_common import audit_append
+from ansible.module_utils.cleanup_common import AUDIT_LOG, audit_append
 from ansible.module_utils.site_archive import collect, restore_script, verify_archive, write_archive
 from ansible.module_utils.site_parse import ParseError, claim, site_identities
 from ansible.module_utils.site_scan import DEFAULT_PATHS, log_files, orphan_log_bases, scan, site_log_bases, traffic
@@ -289,7 +289,7 @@ def main():
             "ignore_paths": {"type": "list", "elements": "str", "default": ["/up"]},
             "ignore_addresses": {"type": "list", "elements": "str", "default": ["127.0.0.1", "::1"]},
             "archive_dir": {"type": "path", "default": "/var/backups/infra"},
-            "audit_log": {"type": "path", "default": "/var/log/infra-audit.log"},
+            "audit_log": {"type": "path", "default": AUDIT_LOG},
             "databases": {"type": "list", "elements": "str", "default": []},
             "forge_managed": {"type": "bool", "default": False},
             "forge_override": {"type": "bool", "default": False},
