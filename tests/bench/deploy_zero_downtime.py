@@ -48,23 +48,44 @@ def podman(*args, background=False, **kw):
     return subprocess.run(["podman", *args], env=env, text=True, **kw)
 
 
+def current_release():
+    """The release `current` points at ('' when it cannot be read)."""
+    out = podman("exec", CONTAINER, "readlink", f"/srv/www/{SITE}/current", capture_output=True).stdout
+    return os.path.basename(out.strip())
+
+
 def current_ref():
     out = podman("exec", CONTAINER, "cat", f"/srv/www/{SITE}/current/config/testapp.php", capture_output=True).stdout
     return "v2" if "'v2'" in out else "main"
 
 
 def main():
-    ref = sys.argv[1] if len(sys.argv) > 1 else ("main" if current_ref() == "v2" else "v2")
     inventory = ([os.path.join(ROOT, "inventories", "lab")] if LAB
                  else sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.deploy/inventory"))))
     if not inventory:
         sys.exit("Molecule scenario 'deploy' is not up: molecule converge -s deploy")
+    # podman exec into a systemd container needs the cgroup keeper (scripts/cgroup-keeper.sh).
+    keeper = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "cgroup-keeper.sh"), str(os.getpid())],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)
+        ref = sys.argv[1] if len(sys.argv) > 1 else ("main" if current_ref() == "v2" else "v2")
+        run(ref, inventory)
+    finally:
+        keeper.terminate()
+
+
+def run(ref, inventory):
+    """Deploy `ref` under load; print the figures, or exit non-zero without them."""
+    before = current_release()
     podman("exec", CONTAINER, "touch", "/tmp/bench-run", check=True)
     script = LOAD.format(max_s=MAX_SECONDS, max_n=RATE * MAX_SECONDS, gap=1.0 / RATE, url=URL)
     load = podman("exec", CONTAINER, "sh", "-c", script, background=True, stdout=subprocess.PIPE)
     time.sleep(2)
     env = dict(os.environ, ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
                ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"), ANSIBLE_NOCOLOR="1")
+    # The scenario's inventory reads it (set by Molecule, absent in a fresh shell).
+    env.setdefault("MOLECULE_PROJECT_DIRECTORY", ROOT)
     started = time.monotonic()
     deploy = subprocess.run(
         [os.path.join(ROOT, ".venv", "bin", "ansible-playbook"), "-i", inventory[-1],
@@ -86,13 +107,18 @@ def main():
     def pct(p):
         return times[min(len(times) - 1, int(p / 100 * len(times)))] * 1000 if times else float("nan")
 
-    print(f"deploy of ref {ref}: rc={deploy.returncode}, {deploy_s:.1f} s")
+    after = current_release()
+    # A figure only for a deploy that happened: it succeeded and switched `current`.
+    if deploy.returncode != 0 or not after or after == before:
+        print(deploy.stdout[-3000:] + deploy.stderr[-1000:])
+        sys.exit(f"NO FIGURE: the deploy of ref {ref} did not happen (rc={deploy.returncode}, "
+                 f"current {before or '?'} -> {after or '?'}, {deploy_s:.1f} s)")
+    print(f"deploy of ref {ref}: rc=0, release {before} -> {after}, {deploy_s:.1f} s")
     print(f"requests: {len(codes)} (target rate {RATE}/s, bounded to {MAX_SECONDS} s)")
     print(f"failed (non-2xx or connection error): {failed}")
     print(f"latency p50: {pct(50):.1f} ms, p99: {pct(99):.1f} ms")
-    if deploy.returncode != 0:
-        print(deploy.stdout[-2000:])
-
+    if not codes:
+        sys.exit("NO FIGURE: no request was sent during the deploy")
 
 if __name__ == "__main__":
     main()
