@@ -89,7 +89,8 @@ RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 def recap(out):
     """{host: {'changed': n, 'failed': n}} from the PLAY RECAP of an ansible-playbook output."""
-    return {m.group(1): {"changed": int(m.group(3)), "failed": int(m.group(5))} for m in RECAP.finditer(out)}
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)  # a coloured run (ANSIBLE_FORCE_COLOR) reads the same
+    return {m.group(1): {"changed": int(m.group(3)), "failed": int(m.group(5))} for m in RECAP.finditer(plain)}
 
 
 @pytest.mark.parametrize("book", ["web.yml", "apps.yml"])
