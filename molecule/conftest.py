@@ -3,9 +3,12 @@
 Molecule's podman driver gives hosts `ansible_connection: podman`, which testinfra does not map to
 its own podman backend: it would then run every command of every test through a whole Ansible
 invocation (seconds each). Map it to testinfra's podman backend (`podman exec`, milliseconds).
+
+molecule/shared/ goes on sys.path: every scenario's tests import its helpers (`from lab_playbook import playbook`).
 """
 
 import os
+import sys
 
 import pytest
 import testinfra
@@ -26,6 +29,7 @@ def _get_ansible_host(config, inventory, host, ssh_config=None, ssh_identity_fil
 
 ansible_runner.get_ansible_host = _get_ansible_host
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "shared"))
 
 
 @pytest.fixture(scope="session")
