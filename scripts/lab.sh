@@ -29,8 +29,36 @@ key() {  # the lab admin's SSH key, a vault-encrypted fixture, decrypted for ans
   (umask 077; ansible-vault decrypt --output "$key" tests/fixtures/labadmin.key.vault >/dev/null)
 }
 
+recover_stale() {
+  # When the session that ran the lab ends, its processes are killed but /run is kept: podman still
+  # says "Up" for containers whose conmon and systemd are gone, and exec/stop/start then fail
+  # ("cannot exec in a stopped container", "container state improper", "IPAM error"). With no
+  # conmon left at all, nothing runs: reset podman's runtime state (it refreshes every container
+  # to "Created", their filesystems kept), drop the dead veths, the IPAM and runc records and the
+  # containers' leftover cgroups, then start as usual. Never done while any container runs.
+  pgrep -x conmon >/dev/null && return 0
+  [ -n "$(podman ps -q 2>/dev/null)" ] || return 0
+  echo "== podman's state is stale (containers \"Up\" with no conmon): resetting it"
+  pkill -f 'scripts/cgroup-keeper.sh' 2>/dev/null && sleep 1  # its sleepers hold the cgroups
+  rm -f /run/libpod/alive
+  podman ps -a -q >/dev/null 2>&1 || true
+  local v id d
+  for v in $(ip -o link show type veth 2>/dev/null | awk -F'[ @:]+' '/master podman/ {print $2}'); do
+    ip link del "$v" 2>/dev/null || true
+  done
+  rm -f /run/containers/networks/ipam.db
+  rm -rf /run/runc/*
+  for id in $(podman ps -a -q --no-trunc); do
+    for d in /sys/fs/cgroup/*/libpod_parent/libpod-"$id"*; do
+      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+    done
+  done
+  keep_cgroups
+}
+
 start() {
   key
+  recover_stale
   podman network exists "$network" || podman network create --subnet "$subnet" "$network" >/dev/null
   local new=()
   while IFS=$'\t' read -r host container ip; do
