@@ -135,6 +135,9 @@ def main():
     print("\nSummary (wall time; ratio to the podman connection of the same measure where it ran)")
     by_key = {(r[0], r[1]): r for r in rows}
     for label, mode, seconds, _, _, recap, state, log in rows:
+        if state != "ok":  # a figure only for a run that did what it measures
+            print(f"  {label:<32} {mode:<8} NO FIGURE ({state})")
+            continue
         base = by_key.get((label, "podman"))
         ratio = f"{base[2] / seconds:5.1f}x faster than podman" if base and mode != "podman" and base[7] and base[6] == "ok" else ""
         print(f"  {label:<32} {mode:<8} {seconds:8.1f} s  {state:<10} {ratio}")

@@ -60,14 +60,17 @@ def main():
     start_node()
     result = json.loads(out)
     down_at = next((t for t, s in result["statuses"] if t >= stopped_at and s.get(SERVER, "").startswith("DOWN")), None)
+    # A figure only for what happened: requests were sent, and the LB saw the node go down.
+    if not result["total"]:
+        sys.exit("NO FIGURE: no request was sent through the load balancer")
+    if down_at is None:
+        sys.exit(f"NO FIGURE: {SERVER} was never marked DOWN after the stop: the failover did not happen "
+                 f"({result['total']} requests, {result['failed']} failed)")
     print(f"bench lb_node_loss: mode={MODE} node={NODE} stopped at +{stopped_at - result['start']:.1f}s")
     print(f"  requests total={result['total']} failed={result['failed']} per_node={result['per_node']}")
     if result["failures"]:
         print(f"  first failures (time s, outcome): {result['failures']}")
-    if down_at is None:
-        print("  node never marked DOWN during the run")
-    else:
-        print(f"  marked DOWN {down_at - stopped_at:.1f}s after the stop (fall 2 x inter 2s = 4s)")
+    print(f"  marked DOWN {down_at - stopped_at:.1f}s after the stop (fall 2 x inter 2s = 4s)")
     return 0
 
 

@@ -64,9 +64,13 @@ def main():
         took = time.time() - began
         out, _ = load.communicate(timeout=900)
     result = json.loads(out)
-    print(f"bench lb_rolling_deploy: deploy rc={deploy.returncode} took {took:.1f}s (release {release})")
+    # A figure only for what happened: the deploy ran to its end and requests were sent meanwhile.
     if deploy.returncode != 0:
         print(deploy.stdout[-3000:])
+        sys.exit(f"NO FIGURE: the rolling deploy failed (rc={deploy.returncode}): nothing was measured")
+    if not result["total"]:
+        sys.exit("NO FIGURE: no request was sent through the load balancer during the deploy")
+    print(f"bench lb_rolling_deploy: deploy rc={deploy.returncode} took {took:.1f}s (release {release})")
     print(f"  requests total={result['total']} failed={result['failed']} per_node={result['per_node']}")
     if result["failures"]:
         print(f"  first failures (time s, outcome): {result['failures']}")

@@ -99,9 +99,9 @@ def phase(name, args):
         thread.join(timeout=35)
     return {
         "phase": name,
-        "p50": statistics.median(latencies),
-        "p95": percentile(latencies, 95),
-        "p99": percentile(latencies, 99),
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": percentile(latencies, 95) if latencies else float("nan"),
+        "p99": percentile(latencies, 99) if latencies else float("nan"),
         "errors": errors,
         "flood_done": counter[0],
         "flood_rate": counter[0] / (elapsed + 2) if threads else 0.0,
@@ -134,6 +134,15 @@ def main():
         subprocess.run(["rm", "-rf", f"/run/systemd/system.control/{unit}.d"], check=False)
         systemctl("daemon-reload")
 
+    # A figure only for what happened: a CPU limit in force, a flood that ran, a victim that answered.
+    problems = []
+    if quota in ("", "infinity"):
+        problems.append(f"{unit} has no CPUQuota: there is no limit to measure")
+    problems += [f"phase {r['phase']}: no flood request completed" for r in results[1:] if not r["flood_done"]]
+    problems += [f"phase {r['phase']}: the victim answered none of {args.requests} requests" for r in results
+                 if r["errors"] >= args.requests]
+    if problems:
+        raise SystemExit("NO FIGURE: " + "; ".join(problems))
     quiet_p99 = results[0]["p99"]
     print(f"noisy_neighbour: victim={args.victim} noisy={args.noisy} ({unit} CPUQuota {quota}/s), "
           f"{args.requests} requests per phase, flood concurrency {args.concurrency}, cores {os.cpu_count()}")

@@ -228,6 +228,12 @@ def main():
             bulk, cpu_bulk = bulk_import(server, schema, lines, args.batch_size, cpu)
             if number == 1:
                 single, _ = bulk_import(server, schema, lines, args.batch_size, cpu, in_flight=1)
+            # A figure only for a migration that happened: every document imported, verified, published.
+            if not (first.get("changed") and first["verification"].get("ok") and (meili is None or first["source_documents"] == args.docs)):
+                raise SystemExit("NO FIGURE: run %d did not migrate and verify the %d documents (changed=%s, "
+                                 "verification ok=%s, source documents %s)" % (
+                                     number, args.docs, first.get("changed"), first["verification"].get("ok"),
+                                     first.get("source_documents")))
             runs.append((first, total1, cpu1, bulk, cpu_bulk))
             n = first["source_documents"]
             print("run %d: migration %.1f s end to end (%.0f docs/s), import phase %.1f s; bulk import %.1f s "
