@@ -24,11 +24,16 @@ No typo tolerance, no synonyms, no stop words: it is a stand-in, not a search en
 
 Data: --generate UID:COUNT builds a deterministic "banque de candidatures" index (seeded), or
 --load UID:FILE.jsonl[:PRIMARY_KEY] loads documents; --settings FILE.json overrides settings.
+--data-dir DIR keeps the documents on disk as Meilisearch keeps its data directory: at start, each
+index given by --generate or --load is written to DIR/indexes/UID.jsonl (primary key in
+DIR/indexes/UID.primary-key), and any other index found there is loaded from it. Retiring archives DIR; `--data-dir` on the extracted copy
+serves the same documents again (how the retirement test shows its archive restores).
 """
 
 import argparse
 import bisect
 import json
+import os
 import random
 import re
 import sys
@@ -261,6 +266,7 @@ def main(argv=None):
     parser.add_argument("--load", action="append", default=[], help="UID:FILE.jsonl[:PRIMARY_KEY]")
     parser.add_argument("--settings", default=None, help="settings JSON for every index")
     parser.add_argument("--seed", type=int, default=20260101)
+    parser.add_argument("--data-dir", default=None, help="keep the indexes on disk (DIR/indexes/UID.jsonl)")
     args = parser.parse_args(argv)
     settings = dict(DEFAULT_SETTINGS)
     if args.settings:
@@ -275,6 +281,24 @@ def main(argv=None):
         pk = spec.split(":")[2] if spec.count(":") >= 2 else "id"
         with open(path) as handle:
             indexes[uid] = Index(uid, [json.loads(line) for line in handle if line.strip()], pk, settings)
+    if args.data_dir:
+        store = os.path.join(args.data_dir, "indexes")
+        os.makedirs(store, exist_ok=True)
+        from_disk = set()
+        for name in sorted(os.listdir(store)):
+            uid = name[:-len(".jsonl")] if name.endswith(".jsonl") else None
+            if uid and uid not in indexes:
+                with open(os.path.join(store, uid + ".primary-key")) as handle:
+                    pk = handle.read().strip()
+                with open(os.path.join(store, name)) as handle:
+                    indexes[uid] = Index(uid, [json.loads(line) for line in handle if line.strip()], pk, settings)
+                from_disk.add(uid)
+        for uid, index in indexes.items():  # generated or loaded: the data directory follows
+            if uid not in from_disk:
+                with open(os.path.join(store, uid + ".jsonl"), "w") as handle:
+                    handle.writelines(json.dumps(doc) + "\n" for doc in index.docs)
+                with open(os.path.join(store, uid + ".primary-key"), "w") as handle:
+                    handle.write(index.primary_key + "\n")
     for index in indexes.values():  # Meilisearch indexes and stores documents when they are added
         index.postings()
         index.encoded()
