@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 export DEBIAN_FRONTEND=noninteractive
 
-apt_packages=(podman runc debootstrap python3-venv git curl jq openssl testssl.sh)
+apt_packages=(podman runc debootstrap python3-venv git curl jq openssl testssl.sh chromium chromium-driver)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,300 @@
+"""Pages and actions. Every action checks the person's role on the server (roles.require) and its
+parameters (checks.*) before a run is queued; runs execute in the worker (tasks.execute_run)."""
+
+import difflib
+import json
+import time
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import checks, roles, runner
+from .datamodel import inventory_path, model, sites as model_sites
+from .models import Run, StatusReading
+from .tasks import execute_run
+
+
+def _start(request, kind, site, params):
+    """Queue a run (or say why not) and go to its page."""
+    try:
+        run = runner.queue_run(kind, site, params, request.user)
+    except runner.Busy as busy:
+        messages.error(request, str(busy))
+        return redirect("site", site=site) if site else redirect("dashboard")
+    execute_run(run.pk)
+    return redirect("run", pk=run.pk)
+
+
+def _refuse(request, site, exc):
+    messages.error(request, str(exc))
+    return redirect("site", site=site) if site in model_sites() else redirect("dashboard")
+
+
+def _last_deploys():
+    last = {}
+    for run in Run.objects.filter(kind__in=("deploy", "rollback")).exclude(state__in=Run.ACTIVE).order_by("id"):
+        last[run.site] = run
+    return last
+
+
+def site_rows():
+    """Everything the dashboard shows per site: the model, the cached reading of the hosts, the last deploy."""
+    readings = {r.site: r for r in StatusReading.objects.all()}
+    last = _last_deploys()
+    rows = []
+    for name, site in model_sites().items():
+        reading = readings.get(name)
+        rows.append({"name": name, "site": site, "reading": reading.data if reading else {},
+                     "read_at": reading.read_at if reading else None, "last": last.get(name)})
+    return rows
+
+
+@login_required
+def dashboard(request):
+    rows = site_rows()
+    oldest = min((r["read_at"] for r in rows if r["read_at"]), default=None)
+    stale = oldest is None or (timezone.now() - oldest).total_seconds() > settings.CONSOLE_STATUS_MAX_AGE
+    running = Run.objects.filter(state__in=Run.ACTIVE).order_by("id")[:20]
+    return render(request, "web/dashboard.html", {"rows": rows, "stale": stale, "running": running,
+                                                  "inventory": settings.CONSOLE_INVENTORY})
+
+
+@login_required
+@require_POST
+def refresh_status(request):
+    roles.require(request.user, "status")
+    return _start(request, "status", "", {})
+
+
+def _current_env(site_name):
+    """The non-secret .env values the model gives a site: sites.<site>.env and the override file env.yml writes."""
+    values = dict(model_sites()[site_name].get("env") or {})
+    override = inventory_path() / "site_env" / f"{site_name}.yml"
+    if override.is_file():
+        values.update(yaml.safe_load(override.read_text()) or {})
+    return {str(k): str(v) for k, v in values.items()}
+
+
+@login_required
+def site(request, site):
+    sites = model_sites()
+    checks.site(site, sites)
+    reading = StatusReading.objects.filter(site=site).first()
+    return render(request, "web/site.html", {
+        "name": site, "site": sites[site], "reading": reading.data if reading else {},
+        "read_at": reading.read_at if reading else None,
+        "runs": Run.objects.filter(site=site)[:15], "env": sorted(_current_env(site).items()),
+        "artisan": settings.CONSOLE_ARTISAN_ALLOWED,
+        "can_act": roles.allowed(request.user, "deploy", site),
+    })
+
+
+def _checked_site(request, action, site, active=True):
+    roles.require(request.user, action, site)
+    sites = model_sites()
+    (checks.active_site if active else checks.site)(site, sites)
+    return sites
+
+
+@login_required
+@require_POST
+def deploy(request, site):
+    roles.require(request.user, "deploy", site)
+    try:
+        _checked_site(request, "deploy", site)
+        ref = checks.ref(request.POST.get("ref", ""))
+    except checks.Refused as exc:
+        return _refuse(request, site, exc)
+    return _start(request, "deploy", site, {"ref": ref} if ref else {})
+
+
+@login_required
+@require_POST
+def rollback(request, site):
+    roles.require(request.user, "rollback", site)
+    try:
+        _checked_site(request, "rollback", site)
+        release = checks.release(request.POST.get("release", ""))
+    except checks.Refused as exc:
+        return _refuse(request, site, exc)
+    return _start(request, "rollback", site, {"release": release} if release else {})
+
+
+def _parse_env_form(text):
+    values = {}
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        if "=" not in line:
+            raise checks.Refused(f"KEY=value expected / attendu : {line.strip()!r}")
+        key, value = line.split("=", 1)
+        values[key.strip()] = value.strip()
+    return values
+
+
+@login_required
+@require_POST
+def env_preview(request, site):
+    roles.require(request.user, "env", site)
+    try:
+        _checked_site(request, "env", site)
+        set_values, unset = checks.env_change(site, _parse_env_form(request.POST.get("set", "")),
+                                              (request.POST.get("unset", "") or "").replace(",", " ").split(),
+                                              settings.CONSOLE_INVENTORY)
+    except checks.Refused as exc:
+        return _refuse(request, site, exc)
+    before = _current_env(site)
+    after = {k: v for k, v in {**before, **set_values}.items() if k not in unset}
+    diff = list(difflib.unified_diff([f"{k}={v}" for k, v in sorted(before.items())],
+                                     [f"{k}={v}" for k, v in sorted(after.items())],
+                                     f"{site} .env (now / actuel)", f"{site} .env (after / après)", lineterm=""))
+    return render(request, "web/env_preview.html", {"name": site, "diff": diff, "set_json": json.dumps(set_values),
+                                                    "unset_json": json.dumps(unset)})
+
+
+@login_required
+@require_POST
+def env_apply(request, site):
+    roles.require(request.user, "env", site)
+    try:
+        _checked_site(request, "env", site)
+        set_values, unset = checks.env_change(site, json.loads(request.POST.get("set_json") or "{}"),
+                                              json.loads(request.POST.get("unset_json") or "[]"),
+                                              settings.CONSOLE_INVENTORY)
+    except (checks.Refused, ValueError, AttributeError) as exc:
+        return _refuse(request, site, exc)
+    return _start(request, "env", site, {"set": set_values, "unset": unset})
+
+
+@login_required
+@require_POST
+def artisan(request, site):
+    roles.require(request.user, "artisan", site)
+    try:
+        sites = _checked_site(request, "artisan", site)
+        cmd = checks.artisan_command(request.POST.get("cmd", ""), site, sites)
+    except checks.Refused as exc:
+        return _refuse(request, site, exc)
+    return _start(request, "artisan", site, {"cmd": cmd})
+
+
+@login_required
+@require_POST
+def logs(request, site):
+    roles.require(request.user, "logs", site)
+    try:
+        _checked_site(request, "logs", site, active=False)
+        lines = checks.lines(request.POST.get("lines", "100"))
+    except checks.Refused as exc:
+        return _refuse(request, site, exc)
+    return _start(request, "logs", site, {"lines": lines})
+
+
+@login_required
+def history(request):
+    runs = Run.objects.all()
+    site_q, actor_q, kind_q = (request.GET.get(k, "").strip() for k in ("site", "actor", "kind"))
+    if site_q:
+        runs = runs.filter(site__icontains=site_q)
+    if actor_q:
+        runs = runs.filter(actor__icontains=actor_q)
+    if kind_q:
+        runs = runs.filter(kind=kind_q)
+    page = Paginator(runs, 50).get_page(request.GET.get("page"))
+    return render(request, "web/history.html", {"page": page, "site_q": site_q, "actor_q": actor_q,
+                                                "kind_q": kind_q, "kinds": sorted(runner.PLAYBOOKS)})
+
+
+@login_required
+def run_page(request, pk):
+    run = get_object_or_404(Run, pk=pk)
+    return render(request, "web/run.html", {"run": run, "plan": _plan_items(run)})
+
+
+@login_required
+def run_events(request, pk):
+    """The events after `after` (htmx polling): appended to the log; 286 stops the polling when the run is over."""
+    run = get_object_or_404(Run, pk=pk)
+    try:
+        after = int(request.GET.get("after", "-1"))
+    except ValueError:
+        after = -1
+    events = list(run.events.filter(counter__gt=after).order_by("counter")[:500])
+    last = events[-1].counter if events else after
+    more = run.active or len(events) == 500
+    response = render(request, "web/run_events.html", {"run": run, "events": events, "after": last, "more": more})
+    if not more:
+        response.status_code = 286
+    return response
+
+
+@login_required
+def run_output(request, pk):
+    run = get_object_or_404(Run, pk=pk)
+    return HttpResponse(run.output(), content_type="text/plain; charset=utf-8")
+
+
+def _plan_items(run):
+    """The cleanup plan reports a plan run wrote in its data directory (JSON, one per host)."""
+    if run.kind not in ("db_cleanup", "site_cleanup") or not run.data_dir:
+        return []
+    reports = []
+    for path in sorted((Path(run.data_dir) / "reports").glob("*.json")):
+        try:
+            data = json.loads(path.read_text())
+        except ValueError:
+            continue
+        reports.append({"host": data.get("host", path.stem), "items": data.get("items", []),
+                        "summary": data.get("summary", "")})
+    return reports
+
+
+@login_required
+def cleanup(request):
+    roles.require(request.user, "db_cleanup")
+    plans = {kind: Run.objects.filter(kind=kind, params__mode="plan").first() for kind in ("db_cleanup", "site_cleanup")}
+    return render(request, "web/cleanup.html", {"plans": plans, "sites": sorted(model_sites())})
+
+
+@login_required
+@require_POST
+def cleanup_plan(request, kind):
+    roles.require(request.user, kind)
+    if kind not in ("db_cleanup", "site_cleanup"):
+        return _refuse(request, "", checks.Refused("Unknown plan"))
+    return _start(request, kind, "", {"mode": "plan"})
+
+
+@login_required
+@require_POST
+def retire(request):
+    """Retire a site (site_cleanup.yml) or a database (db_cleanup.yml): admin only, the name typed twice."""
+    roles.require(request.user, "retire")
+    kind = request.POST.get("kind", "")
+    name, confirm = request.POST.get("name", "").strip(), request.POST.get("confirm", "").strip()
+    if kind not in ("db_cleanup", "site_cleanup") or not name or name != confirm:
+        messages.error(request, "Type the exact name to confirm / tapez le nom exact pour confirmer")
+        return redirect("cleanup")
+    try:
+        checks.cleanup_name(name)
+    except checks.Refused as exc:
+        messages.error(request, str(exc))
+        return redirect("cleanup")
+    if kind == "site_cleanup":
+        return _start(request, kind, "", {"mode": "retire", "site": name, "confirm": name})
+    return _start(request, kind, "", {"mode": "retire", "retire": name, "confirm": name})
+
+
+def healthz(_request):
+    return HttpResponse(f"ok {time.time():.0f}\n", content_type="text/plain")
+
+
+__all__ = ["model"]
