@@ -67,13 +67,19 @@ def _fold(text, width=MAX_LINE - 12):
 
 
 def with_spec_defaults(spec_text, defaults):
-    """The argument spec text with `default:` set on every option defaults/main.yml defines."""
+    """The argument spec text with `default:` set on every option defaults/main.yml defines.
+
+    Not on a required option (ansible-core refuses `required` with `default`): the play must pass it,
+    and the value in defaults/main.yml only stands for its shape.
+    """
+    options = (yaml.safe_load(spec_text)["argument_specs"]["main"].get("options") or {})
+    required = {name for name, spec in options.items() if spec.get("required")}
     lines = spec_text.split("\n")
     out, i = [], 0
     while i < len(lines):
         line = lines[i]
         match = re.match(rf"^{OPTION_INDENT}([A-Za-z0-9_]+):\s*$", line)
-        if not match or match.group(1) not in defaults:
+        if not match or (match.group(1) not in defaults and match.group(1) not in required):
             out.append(line)
             i += 1
             continue
@@ -97,7 +103,8 @@ def with_spec_defaults(spec_text, defaults):
         while kept and not kept[-1].strip():
             trailing.insert(0, kept.pop())
         at = next((n + 1 for n, entry in enumerate(kept) if entry.startswith(KEY_INDENT + "type:")), len(kept))
-        out.extend(kept[:at] + default_lines(defaults[match.group(1)]) + kept[at:] + trailing)
+        added = [] if match.group(1) in required else default_lines(defaults[match.group(1)])
+        out.extend(kept[:at] + added + kept[at:] + trailing)
     return "\n".join(out)
 
 

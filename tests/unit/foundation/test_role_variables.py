@@ -76,7 +76,11 @@ def test_argument_spec_defaults_are_the_role_defaults(role):
         pytest.skip("brought up to date with its pending change")
     defaults = _load(role / "defaults" / "main.yml") if (role / "defaults" / "main.yml").exists() else {}
     specs = _load(role / "meta" / "argument_specs.yml")["argument_specs"]["main"].get("options") or {}
-    wrong = sorted(name for name, value in defaults.items() if specs.get(name, {}).get("default", object()) != value)
+    # A required option carries no default (ansible-core refuses both): the play must pass it.
+    wrong = sorted(name for name, value in defaults.items()
+                   if not specs.get(name, {}).get("required") and specs.get(name, {}).get("default", object()) != value)
+    both = sorted(name for name, spec in specs.items() if spec.get("required") and "default" in spec)
+    assert both == [], f"{role.name}: required and default together (ansible-core refuses it): {both}"
     assert wrong == [], f"{role.name}: spec default missing or not the role default (python3 scripts/role_docs.py {role.name})"
 
 
