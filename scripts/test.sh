@@ -68,13 +68,14 @@ molecule_start() {
   for s in "${longest_first[@]}"; do [[ " $* " == *" $s "* ]] && ordered+=("$s"); done
   for s in "$@"; do [[ " ${ordered[*]} " == *" $s "* ]] || ordered+=("$s"); done
   molecule_ordered=("${ordered[@]}")
-  mkdir -p "$logs/rc"; rm -f "$logs"/rc/*
+  # Each run keeps its own exit codes: two test commands at once must not read each other's.
+  rcdir="$logs/rc.$$"; mkdir -p "$rcdir"; rm -f "$rcdir"/*
   (
     lanes=${MOLECULE_LANES:-2}; pids=()
     for s in "${ordered[@]}"; do
       while [ "$(jobs -pr | wc -l)" -ge "$lanes" ]; do sleep 2; done
       echo "== molecule-$s (started at $(( $(date +%s) - started ))s)"
-      ( t=$(date +%s); molecule_one "$s" >"$logs/molecule-$s.log" 2>&1; echo "$? $(( $(date +%s) - t ))" >"$logs/rc/$s" ) &
+      ( t=$(date +%s); molecule_one "$s" >"$logs/molecule-$s.log" 2>&1; echo "$? $(( $(date +%s) - t ))" >"$rcdir/$s" ) &
     done
     wait
   ) &
@@ -84,7 +85,7 @@ molecule_collect() {
   local s rc t
   wait "$molecule_pid"
   for s in "${molecule_ordered[@]}"; do
-    read -r rc t <"$logs/rc/$s" || { rc=1; t=?; }
+    read -r rc t <"$rcdir/$s" || { rc=1; t=?; }
     if [ "$rc" = 0 ]; then
       passed=$((passed + 1)); echo "== molecule-$s: ok (${t}s)"
     else
@@ -92,6 +93,7 @@ molecule_collect() {
       tail -n 60 "$logs/molecule-$s.log" | sed 's/^/   | /'
     fi
   done
+  rm -rf "$rcdir"
 }
 
 scenarios_to_run() {  # every scenario, but those carrying a WIP file (run them by naming them)
