@@ -104,28 +104,33 @@ def _checked_site(request, action, site, active=True):
     return sites
 
 
-@login_required
-@require_POST
-def deploy(request, site):
-    roles.require(request.user, "deploy", site)
-    try:
-        _checked_site(request, "deploy", site)
-        ref = checks.ref(request.POST.get("ref", ""))
-    except checks.Refused as exc:
-        return _refuse(request, site, exc)
-    return _start(request, "deploy", site, {"ref": ref} if ref else {})
+def _site_action(kind, params_of, active=True):
+    """The view of a POST action on one site: role, site and parameters checked, then the run queued.
+    `params_of(post, site, sites)` returns the run's parameters or raises checks.Refused."""
+
+    @login_required
+    @require_POST
+    def view(request, site):
+        roles.require(request.user, kind, site)
+        try:
+            sites = _checked_site(request, kind, site, active)
+            params = params_of(request.POST, site, sites)
+        except checks.Refused as exc:
+            return _refuse(request, site, exc)
+        return _start(request, kind, site, params)
+
+    view.__name__ = kind
+    return view
 
 
-@login_required
-@require_POST
-def rollback(request, site):
-    roles.require(request.user, "rollback", site)
-    try:
-        _checked_site(request, "rollback", site)
-        release = checks.release(request.POST.get("release", ""))
-    except checks.Refused as exc:
-        return _refuse(request, site, exc)
-    return _start(request, "rollback", site, {"release": release} if release else {})
+def _given(**params):
+    return {key: value for key, value in params.items() if value}
+
+
+deploy = _site_action("deploy", lambda post, site, sites: _given(ref=checks.ref(post.get("ref", ""))))
+rollback = _site_action("rollback", lambda post, site, sites: _given(release=checks.release(post.get("release", ""))))
+artisan = _site_action("artisan", lambda post, site, sites: {"cmd": checks.artisan_command(post.get("cmd", ""), site, sites)})
+logs = _site_action("logs", lambda post, site, sites: {"lines": checks.lines(post.get("lines", "100"))}, active=False)
 
 
 def _parse_env_form(text):
@@ -172,30 +177,6 @@ def env_apply(request, site):
     except (checks.Refused, ValueError, AttributeError) as exc:
         return _refuse(request, site, exc)
     return _start(request, "env", site, {"set": set_values, "unset": unset})
-
-
-@login_required
-@require_POST
-def artisan(request, site):
-    roles.require(request.user, "artisan", site)
-    try:
-        sites = _checked_site(request, "artisan", site)
-        cmd = checks.artisan_command(request.POST.get("cmd", ""), site, sites)
-    except checks.Refused as exc:
-        return _refuse(request, site, exc)
-    return _start(request, "artisan", site, {"cmd": cmd})
-
-
-@login_required
-@require_POST
-def logs(request, site):
-    roles.require(request.user, "logs", site)
-    try:
-        _checked_site(request, "logs", site, active=False)
-        lines = checks.lines(request.POST.get("lines", "100"))
-    except checks.Refused as exc:
-        return _refuse(request, site, exc)
-    return _start(request, "logs", site, {"lines": lines})
 
 
 @login_required

@@ -1,0 +1,157 @@
+"""The console in Chromium, as its users see it (issue #16's "Done when"), in file order:
+sign-in; a viewer's deploy refused (403) and nothing runs; a bad ref refused before any run; a deployer's
+deploy of the test app streaming with its progress and summary, a second deploy of the same site refused
+while it runs; the history with the person's name and the audit line on the host; the notifications in the
+SMTP sink and the HTTP receiver; an env change with its diff reaching shared/.env; a secret key refused;
+the dashboard read from the host."""
+
+import json
+
+from console_fixtures import console, people, shot, smtp_sink, webhook  # noqa: F401 (fixtures)
+
+testinfra_hosts = ["mol-console-web"]
+ENV = "/srv/www/demo/shared/.env"
+
+
+def releases(host):
+    return host.check_output("ls -1 /srv/www/demo/releases | wc -l")
+
+
+def history_rows(browser):
+    browser.get("/runs/")
+    return [row.text for row in browser.find("table.runs tbody tr[data-run]")]
+
+
+def test_sign_in_shows_the_site(people):
+    admin = people("admin")
+    admin.get("/")
+    assert "demo" in admin.text("#sites") and "demo.lab.test" in admin.text("#sites")
+    assert "admin · admin" in admin.text("#who")
+
+
+def test_wrong_password_is_refused(console):
+    from browser import Browser
+
+    stranger = Browser(console["base"])
+    try:
+        stranger.get("/login/")
+        stranger.fill("id_username", "dana")
+        stranger.fill("id_password", "not-the-password")
+        stranger.click("signin")
+        assert "identifiants refusés" in stranger.text()
+    finally:
+        stranger.quit()
+
+
+def test_viewer_deploy_is_refused_and_nothing_runs(people, host):
+    before = releases(host)
+    victor = people("victor")
+    victor.get("/sites/demo/")
+    assert "can look but not act" in victor.text()
+    victor.click("deploy")
+    victor.wait(lambda: "403" in victor.text() or "Forbidden" in victor.text(), 20)
+    assert history_rows(victor) == []
+    assert releases(host) == before
+
+
+def test_bad_ref_is_refused_before_any_run(people):
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    dana.fill("ref", "main..oops")
+    dana.click("deploy")
+    dana.wait(lambda: "git check-ref-format" in dana.text(".messages"), 20)
+    assert history_rows(dana) == []
+
+
+def test_deploy_streams_its_output_progress_and_summary(people, host):
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    dana.fill("ref", "v2")
+    dana.click("deploy")
+    dana.wait(lambda: "/runs/" in dana.driver.current_url, 30)
+    run_url = dana.driver.current_url
+    # The output arrives while the run is still going.
+    dana.wait(lambda: "TASK [" in dana.text("#log") and dana.text("#state") == "running", 240)
+    dana.wait(lambda: "Task " in dana.text("#task-count") and dana.find("#hosts"), 60)
+    shot(dana, "console-deploy-streaming.png")
+
+    # A second deploy of the same site while this one runs: refused with a clear message, nothing started.
+    admin = people("admin")
+    admin.get("/sites/demo/")
+    admin.click("deploy")
+    admin.wait(lambda: admin.find(".messages li.error"), 20)
+    message = admin.text(".messages")
+    assert "is running" in message or "is queued" in message, message
+    assert "nothing was started" in message
+
+    dana.driver.get(run_url)
+    summary = dana.wait(lambda: dana.text("#summary"), 600)
+    shot(dana, "console-deploy-done.png")
+    assert dana.text("#state") == "successful", summary + "\n" + dana.text("#log")[-3000:]
+    assert "deployed" in summary and "(v2)" in summary and "mol-console-web" in summary, summary
+    assert "health check OK" in summary
+    assert "mol-console-web" in dana.text("#hosts")
+    sha = host.check_output("cat /srv/www/demo/current/REVISION")
+    assert sha[:7] in summary
+
+
+def test_history_shows_the_run_with_the_person(people):
+    viewer = people("victor")
+    viewer.get("/runs/?actor=dana&kind=deploy")
+    rows = [row.text for row in viewer.find("table.runs tbody tr[data-run]")]
+    assert len(rows) == 1 and "dana" in rows[0] and "successful" in rows[0] and "v2" in rows[0]
+    viewer.get("/runs/?actor=nobody")
+    assert viewer.find("table.runs tbody tr[data-run]") == []
+
+
+def test_audit_log_on_the_host_names_the_person(host):
+    lines = [json.loads(line) for line in host.check_output("cat /var/log/infra-audit.log").splitlines() if line]
+    deploys = [line for line in lines if line["action"] == "deploy" and line["target"] == "demo"]
+    assert deploys and deploys[-1]["actor"] == "dana" and deploys[-1]["details"]["ref"] == "v2"
+
+
+def test_notifications_reach_the_smtp_sink_and_the_webhook(smtp_sink, webhook, people):
+    mails, hooks = smtp_sink[1], webhook[1]
+    assert any("ops@example.test" in m["to"] and "[OK] deploy demo by dana" in m["data"] for m in mails), mails
+    assert any("[OK] deploy demo by dana" in h.get("text", "") for h in hooks), hooks
+
+
+def test_env_change_shows_its_diff_and_reaches_the_host(people, host):
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    dana.fill("env-set", "FEATURE_CONSOLE=on")
+    dana.click("env-preview")
+    diff = dana.wait(lambda: dana.text("#diff"), 20)
+    assert "+FEATURE_CONSOLE=on" in diff
+    dana.click("env-apply")
+    dana.wait(lambda: "/runs/" in dana.driver.current_url, 30)
+    dana.wait(lambda: dana.text("#summary"), 600)
+    assert dana.text("#state") == "successful", dana.text("#log")[-3000:]
+    assert 'FEATURE_CONSOLE="on"' in host.check_output(f"cat {ENV}")
+
+
+def test_secret_key_is_refused_with_the_vault_procedure(people, host):
+    before = host.check_output(f"sha256sum {ENV}")
+    runs = len(history_rows(people("admin")))
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    dana.fill("env-set", "STRIPE_SECRET=abc")
+    dana.click("env-preview")
+    message = dana.wait(lambda: dana.text(".messages"), 20)
+    assert "STRIPE_SECRET" in message and "ansible-vault edit" in message
+    assert len(history_rows(people("admin"))) == runs
+    assert host.check_output(f"sha256sum {ENV}") == before
+
+
+def test_dashboard_reads_the_host(people, host):
+    admin = people("admin")
+    admin.get("/")
+    admin.click("refresh")
+    admin.wait(lambda: "/runs/" in admin.driver.current_url, 30)
+    admin.wait(lambda: admin.text("#summary"), 300)
+    assert admin.text("#state") == "successful", admin.text("#log")[-3000:]
+    admin.get("/")
+    row = admin.text("#sites tr[data-site=demo]")
+    release = host.check_output("basename $(readlink /srv/www/demo/current)")
+    assert release in row and "200" in row and "deploy successful" in row and "dana" in row
+    shot(admin, "console-dashboard.png")

@@ -1,0 +1,223 @@
+"""Bench of the web console (docs/console.md): prints figures, never asserts on time.
+
+1. Deploy: the same deploy of site demo on the console scenario's web container, by ansible-playbook and
+   through the console (HTTP on loopback: sign in, POST the deploy, poll its events until the run is over),
+   alternating refs main and v2 so that each deploy builds a new release; wall time ratio console/playbook
+   (goal <= 1.1x). Exits non-zero, without a figure, when a deploy did not happen.
+2. Dashboard: render time of the dashboard page (p50/p95 over 60 requests on loopback) with the lab's sites
+   and with 200 generated sites (goal p95 < 200 ms), each with a status reading per site.
+
+Needs the console scenario converged (its containers up), then:
+    export PATH=$PWD/.venv/bin:$PATH CONTAINERS_CONF=$PWD/lab/containers.conf
+    flock /tmp/mol-console.lock molecule converge -s console     # (with scripts/cgroup-keeper.sh $$ & running)
+    python tests/bench/console_bench.py [--rounds 2] [--inventory ~/.ansible/tmp/molecule.*.console/inventory]
+    python tests/bench/console_bench.py --dashboard-only           # part 2 only, no container needed
+"""
+
+import argparse
+import glob
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PYTHON = sys.executable
+PASSWORD = "bench-password-1"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ansible_env(inventory):
+    env = dict(os.environ, MOLECULE_PROJECT_DIRECTORY=ROOT, ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
+               ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"),
+               ANSIBLE_LIBRARY=os.path.join(ROOT, "plugins", "modules"),
+               ANSIBLE_MODULE_UTILS=os.path.join(ROOT, "plugins", "module_utils"),
+               ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3", ANSIBLE_FORCE_HANDLERS="true", ANSIBLE_NOCOLOR="1")
+    cfg = os.path.join(os.path.dirname(inventory), "ansible.cfg")
+    if os.path.exists(cfg):
+        env["ANSIBLE_CONFIG"] = cfg
+    return env
+
+
+class Console:
+    """scripts/console.sh on a free loopback port with its own data directory; a signed-in HTTP client."""
+
+    def __init__(self, env):
+        self.data = tempfile.mkdtemp(prefix="console-bench-")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = dict(env, CONSOLE_DATA_DIR=self.data, CONSOLE_BIND=f"127.0.0.1:{self.port}",
+                        CONSOLE_ADMIN_PASSWORD=PASSWORD, CONSOLE_WEB_WORKERS="2")
+        self.log = open(os.path.join(self.data, "console.log"), "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "console.sh")], cwd=ROOT, env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        deadline = time.monotonic() + 120
+        while not self._up():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("console did not start: " + open(self.log.name).read()[-2000:])
+            time.sleep(0.5)
+
+    def _up(self):
+        try:
+            return self.opener.open(self.base + "/healthz", timeout=5).status == 200
+        except OSError:
+            return False
+
+    def _csrf(self, path):
+        page = self.opener.open(self.base + path, timeout=30).read().decode()
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+    def post(self, path, fields, form_page):
+        fields = dict(fields, csrfmiddlewaretoken=self._csrf(form_page))
+        request = urllib.request.Request(self.base + path, data=urllib.parse.urlencode(fields).encode(),
+                                         headers={"Referer": self.base + form_page})
+        return self.opener.open(request, timeout=60)
+
+    def sign_in(self):
+        self.post("/login/", {"username": "admin", "password": PASSWORD}, "/login/")
+
+    def deploy(self, ref):
+        """Seconds from the click to the end of the run, and the run's summary."""
+        started = time.monotonic()
+        response = self.post("/sites/demo/deploy", {"ref": ref}, "/sites/demo/")
+        match = re.search(r"/runs/(\d+)/", response.geturl())
+        if not match:
+            raise SystemExit("the console did not start the deploy: " + response.read().decode()[-1500:])
+        run = match.group(1)
+        after = -1
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            response = self.opener.open(f"{self.base}/runs/{run}/events?after={after}", timeout=30)
+            body = response.read().decode()
+            found = re.search(r"after=(-?\d+)", body)
+            after = int(found.group(1)) if found else after
+            if response.status == 286:
+                break
+            time.sleep(0.25)
+        seconds = time.monotonic() - started
+        page = self.opener.open(f"{self.base}/runs/{run}/", timeout=30).read().decode()
+        state = re.search(r'id="state">([a-z]+)<', page).group(1)
+        summary = re.search(r'id="summary">([^<]*)<', page)
+        return seconds, state, summary.group(1) if summary else ""
+
+    def stop(self):
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def playbook_deploy(env, inventory, ref):
+    started = time.monotonic()
+    proc = subprocess.run([os.path.join(os.path.dirname(PYTHON), "ansible-playbook"), "-i", inventory,
+                           os.path.join(ROOT, "playbooks", "deploy.yml"), "-e", "site=demo", "-e", f"ref={ref}"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    seconds = time.monotonic() - started
+    if proc.returncode != 0 or "new release" not in proc.stdout:
+        raise SystemExit(f"ansible-playbook deploy of {ref} did not happen (rc {proc.returncode}):\n{proc.stdout[-2000:]}")
+    return seconds
+
+
+def bench_deploy(inventory, rounds):
+    env = ansible_env(inventory)
+    console = Console(dict(env, CONSOLE_INVENTORY=inventory))
+    try:
+        console.sign_in()
+        by_playbook, by_console = [], []
+        for _ in range(rounds):
+            by_playbook.append(playbook_deploy(env, inventory, "main"))
+            seconds, state, summary = console.deploy("v2")
+            if state != "successful" or "deployed" not in summary:
+                raise SystemExit(f"the console's deploy did not happen ({state}): {summary}")
+            by_console.append(seconds)
+            print(f"  round: ansible-playbook {by_playbook[-1]:.1f} s, console {seconds:.1f} s ({summary})")
+    finally:
+        console.stop()
+    ratio = statistics.median(by_console) / statistics.median(by_playbook)
+    print(f"deploy of demo, median of {rounds}: ansible-playbook {statistics.median(by_playbook):.1f} s, "
+          f"console {statistics.median(by_console):.1f} s, ratio {ratio:.2f}x (goal <= 1.1x)")
+
+
+def fake_inventory(count):
+    """An inventory of `count` sites on ten hosts (what the dashboard reads; nothing is run on it)."""
+    path = tempfile.mkdtemp(prefix="console-bench-inv-")
+    hosts = {f"web_{n:02d}": {"ansible_host": "127.0.0.1"} for n in range(10)}
+    os.makedirs(os.path.join(path, "group_vars", "all"))
+    with open(os.path.join(path, "hosts.yml"), "w") as handle:
+        json.dump({"all": {"children": {"web": {"hosts": hosts}}}}, handle)
+    sites = {f"site{n:03d}": {"domains": [f"site{n:03d}.example.test", f"www.site{n:03d}.example.test"],
+                              "hosts": [f"web_{n % 10:02d}", f"web_{(n + 1) % 10:02d}"], "repo": "git://x/y.git",
+                              "php_version": "8.2", "branch": "main"} for n in range(count)}
+    with open(os.path.join(path, "group_vars", "all", "sites.yml"), "w") as handle:
+        json.dump({"sites": sites}, handle)
+    return path
+
+
+def bench_dashboard(label, inventory, requests=60):
+    """Render the dashboard over HTTP on loopback with a status reading and a deploy per site; print p50/p95."""
+    console = Console(dict(os.environ, CONSOLE_INVENTORY=inventory))
+    try:
+        seed = (
+            "import django, datetime; django.setup()\n"
+            "from django.utils import timezone\n"
+            "from console.web.datamodel import sites\n"
+            "from console.web.models import Run, StatusReading\n"
+            "now = timezone.now()\n"
+            "for name, site in sites().items():\n"
+            "    hosts = [{'host': h, 'release': '20261204150528-64f42cb', 'commit': '64f42cb19185', 'releases': [],"
+            " 'cert_days': 80, 'health': 200} for h in site['hosts']]\n"
+            "    StatusReading.objects.update_or_create(site=name, defaults={'data': {'hosts': hosts}, 'read_at': now})\n"
+            "    Run.objects.create(kind='deploy', site=name, actor='bench', state='successful', started=now, finished=now)\n"
+        )
+        subprocess.run([PYTHON, "-c", seed], cwd=ROOT, check=True, timeout=300,
+                       env=dict(console.env, DJANGO_SETTINGS_MODULE="console.settings", PYTHONPATH=ROOT))
+        console.sign_in()
+        console.opener.open(console.base + "/", timeout=60).read()  # warm: the model is read once, then cached
+        times = []
+        for _ in range(requests):
+            started = time.monotonic()
+            body = console.opener.open(console.base + "/", timeout=60).read()
+            times.append((time.monotonic() - started) * 1000)
+        rows = body.count(b"data-site=")
+    finally:
+        console.stop()
+    times.sort()
+    p95 = times[int(len(times) * 0.95) - 1]
+    print(f"dashboard, {label} ({rows} sites): p50 {statistics.median(times):.0f} ms, p95 {p95:.0f} ms "
+          f"over {requests} requests on loopback (goal p95 < 200 ms)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inventory", default="")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--dashboard-only", action="store_true")
+    args = parser.parse_args()
+    bench_dashboard("the lab's sites", os.path.join(ROOT, "inventories", "lab"))
+    bench_dashboard("200 generated sites", fake_inventory(200))
+    if args.dashboard_only:
+        return
+    inventory = args.inventory or next(iter(sorted(glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.console/inventory")))), "")
+    if not inventory or not os.path.isdir(inventory):
+        raise SystemExit("no console scenario inventory: converge it first (molecule converge -s console)")
+    bench_deploy(inventory, args.rounds)
+
+
+if __name__ == "__main__":
+    main()
