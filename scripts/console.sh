@@ -13,6 +13,7 @@ bind=${CONSOLE_BIND:-127.0.0.1:8000}
 manage=(python console/manage.py)
 "${manage[@]}" migrate --noinput -v0
 "${manage[@]}" collectstatic --noinput -v0
+"${manage[@]}" console_recover
 "${manage[@]}" console_user "${CONSOLE_ADMIN_USER:-admin}" admin --if-missing --password-env CONSOLE_ADMIN_PASSWORD
 "${manage[@]}" run_huey --workers "${CONSOLE_WORKERS:-3}" --worker-type thread &
 worker=$!

@@ -18,6 +18,8 @@ import datamodel as _filters  # noqa: E402  (plugins/filter/datamodel.py)
 
 _lock = threading.Lock()
 _cache = {}
+# Ansible initializes its plugin loader and its vault secrets once per process (a second time raises).
+_once = {}
 
 
 def inventory_path():
@@ -37,6 +39,8 @@ def _stamp(path):
 
 
 def _vault_secrets(loader):
+    if "secrets" in _once:
+        return _once["secrets"]
     from ansible import constants as C
     from ansible.cli import CLI
 
@@ -48,7 +52,8 @@ def _vault_secrets(loader):
         if where and not os.path.isabs(where) and where != "prompt":
             where = str(settings.REPO_ROOT / where)
         ids.append(f"{label}@{where}" if label else where)
-    return CLI.setup_vault_secrets(loader, vault_ids=ids, vault_password_files=files, ask_vault_pass=False)
+    _once["secrets"] = CLI.setup_vault_secrets(loader, vault_ids=ids, vault_password_files=files, ask_vault_pass=False)
+    return _once["secrets"]
 
 
 def _load(path):
@@ -58,7 +63,9 @@ def _load(path):
     from ansible.template import Templar
     from ansible.vars.manager import VariableManager
 
-    init_plugin_loader([])
+    if "plugins" not in _once:
+        init_plugin_loader([])
+        _once["plugins"] = True
     loader = DataLoader()
     loader.set_vault_secrets(_vault_secrets(loader))
     inventory = InventoryManager(loader=loader, sources=[str(path)])

@@ -61,9 +61,17 @@ def _envvars():
 
 
 def _expected_tasks(run):
-    last = (Run.objects.filter(kind=run.kind, site=run.site, state="successful").exclude(pk=run.pk)
-            .order_by("-id").first())
+    """About how many tasks the run will start: the last successful run of the same action on the site
+    (else on any site); 0 when there is none yet."""
+    done = Run.objects.filter(kind=run.kind, state="successful").exclude(pk=run.pk).order_by("-id")
+    last = done.filter(site=run.site).first() or done.first()
     return last.tasks_done if last else 0
+
+
+def recover():
+    """At the worker's start: runs left `running` by a stopped worker are errors (their site is free again)."""
+    return Run.objects.filter(state="running").update(
+        state="error", finished=timezone.now(), summary="The worker stopped during this run / le worker s'est arrêté")
 
 
 def _default_runner(**kwargs):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -39,10 +40,10 @@ def _refuse(request, site, exc):
 
 
 def _last_deploys():
-    last = {}
-    for run in Run.objects.filter(kind__in=("deploy", "rollback")).exclude(state__in=Run.ACTIVE).order_by("id"):
-        last[run.site] = run
-    return last
+    """{site: its last finished deploy or rollback}, in two queries whatever the history's length."""
+    done = Run.objects.filter(kind__in=("deploy", "rollback")).exclude(state__in=Run.ACTIVE)
+    ids = done.values("site").annotate(last=Max("id")).values_list("last", flat=True)
+    return {run.site: run for run in Run.objects.filter(pk__in=list(ids))}
 
 
 def site_rows():

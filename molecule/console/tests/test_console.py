@@ -9,6 +9,7 @@ import json
 
 from console_fixtures import console, people, shot, smtp_sink, webhook  # noqa: F401 (fixtures)
 
+# Every test takes `host` (one parametrization for all): pytest then keeps them in file order.
 testinfra_hosts = ["mol-console-web"]
 ENV = "/srv/www/demo/shared/.env"
 
@@ -22,14 +23,14 @@ def history_rows(browser):
     return [row.text for row in browser.find("table.runs tbody tr[data-run]")]
 
 
-def test_sign_in_shows_the_site(people):
+def test_sign_in_shows_the_site(people, host):
     admin = people("admin")
     admin.get("/")
     assert "demo" in admin.text("#sites") and "demo.lab.test" in admin.text("#sites")
     assert "admin · admin" in admin.text("#who")
 
 
-def test_wrong_password_is_refused(console):
+def test_wrong_password_is_refused(console, host):
     from browser import Browser
 
     stranger = Browser(console["base"])
@@ -54,7 +55,7 @@ def test_viewer_deploy_is_refused_and_nothing_runs(people, host):
     assert releases(host) == before
 
 
-def test_bad_ref_is_refused_before_any_run(people):
+def test_bad_ref_is_refused_before_any_run(people, host):
     dana = people("dana")
     dana.get("/sites/demo/")
     dana.fill("ref", "main..oops")
@@ -95,7 +96,7 @@ def test_deploy_streams_its_output_progress_and_summary(people, host):
     assert sha[:7] in summary
 
 
-def test_history_shows_the_run_with_the_person(people):
+def test_history_shows_the_run_with_the_person(people, host):
     viewer = people("victor")
     viewer.get("/runs/?actor=dana&kind=deploy")
     rows = [row.text for row in viewer.find("table.runs tbody tr[data-run]")]
@@ -110,7 +111,7 @@ def test_audit_log_on_the_host_names_the_person(host):
     assert deploys and deploys[-1]["actor"] == "dana" and deploys[-1]["details"]["ref"] == "v2"
 
 
-def test_notifications_reach_the_smtp_sink_and_the_webhook(smtp_sink, webhook, people):
+def test_notifications_reach_the_smtp_sink_and_the_webhook(smtp_sink, webhook, people, host):
     mails, hooks = smtp_sink[1], webhook[1]
     assert any("ops@example.test" in m["to"] and "[OK] deploy demo by dana" in m["data"] for m in mails), mails
     assert any("[OK] deploy demo by dana" in h.get("text", "") for h in hooks), hooks

@@ -170,3 +170,12 @@ def test_notifications_go_to_mail_and_webhook(people, settings, monkeypatch):
     assert sorted(mail.outbox[0].to) == ["demo-team@example.test", "ops@example.test"]
     assert "[OK] deploy demo by dan" in mail.outbox[0].subject
     assert posted[0].full_url == "http://127.0.0.1:9/hook" and b"deployed x" in posted[0].data
+
+
+def test_recover_frees_the_site_of_a_stopped_worker(people):
+    run = runner.queue_run("deploy", "demo", {}, people["deployer"])
+    Run.objects.filter(pk=run.pk).update(state="running")
+    assert runner.recover() == 1
+    run.refresh_from_db()
+    assert run.state == "error" and "worker stopped" in run.summary
+    runner.queue_run("deploy", "demo", {}, people["deployer"])
