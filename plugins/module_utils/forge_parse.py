@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+"""Pure parsers of the Forge discovery (no file system access: unit-tested, tests/unit/forge/).
+
+The Nginx, PHP-FPM, Supervisor and cron parsers are site_parse's (the site cleanup's): this file
+adds what discovery needs beyond them.
+
+- ``env_file(text, value_keys)``: the names of a ``.env`` file's variables, and the values of the
+  few names in ``value_keys`` only (never any other value).
+- ``php_version_of(socket)``: the PHP version a ``fastcgi_pass`` or pool ``listen`` points to.
+- ``server_directive_lines(text)``: the line of each directive of each server block (drift names it).
+- ``forge_site(server, path, lines)``: one Nginx server block as a discovered site.
+- ``supervisor_workers(text)``: Supervisor programs with their numprocs and queue.
+- ``os_release(text)``: ID, VERSION_ID and PRETTY_NAME of /etc/os-release.
+
+Malformed input raises site_parse's ``ParseError`` naming the file and the line.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import re
+import shlex
+
+from ansible.module_utils.site_parse import ParseError, _ini_sections, _walk_servers, nginx_parse, supervisor_programs
+
+# The only .env values discovery ever reads: non-secret settings that say where an app's data and
+# queues live. Every other variable is reported by name only.
+ENV_VALUE_KEYS = ("DB_CONNECTION", "DB_HOST", "DB_DATABASE", "QUEUE_CONNECTION", "CACHE_DRIVER",
+                  "CACHE_STORE", "SESSION_DRIVER", "SCOUT_DRIVER")
+
+_ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
+_PHP_SOCKET = re.compile(r"php(\d+\.\d+)-fpm")
+
+
+def _env_value(raw, lines, index, source, number):
+    """The value starting at ``raw`` (quotes may span lines); returns (value, next line index)."""
+    if raw[:1] in ("'", '"'):
+        quote = raw[0]
+        body = raw[1:]
+        while True:
+            end = body.find(quote)
+            while end > 0 and quote == '"' and body[end - 1] == "\\":
+                end = body.find(quote, end + 1)
+            if end >= 0:
+                return body[:end], index
+            if index >= len(lines):
+                raise ParseError("%s:%d: unterminated quoted value" % (source, number))
+            body += "\n" + lines[index]
+            index += 1
+    return raw.split(" #", 1)[0].strip(), index
+
+
+def env_file(text, value_keys=ENV_VALUE_KEYS, source="<string>"):
+    """{'keys': [names in file order], 'values': {name: value for name in value_keys present}}.
+
+    Comments, blank lines and ``export`` are allowed; a quoted value may span lines. A line that
+    is not ``NAME=value`` raises ParseError. A name repeated keeps its last value (as Laravel's
+    dotenv does) and is listed once.
+    """
+    lines = text.splitlines()
+    keys, values, index = [], {}, 0
+    while index < len(lines):
+        number = index + 1
+        line = lines[index].strip()
+        index += 1
+        if not line or line.startswith("#"):
+            continue
+        match = _ENV_LINE.match(line)
+        if not match:
+            # The line itself is not shown: it may be part of a secret value.
+            raise ParseError("%s:%d: expected NAME=value" % (source, number))
+        name = match.group(1)
+        value, index = _env_value(match.group(2), lines, index, source, number)
+        if name not in keys:
+            keys.append(name)
+        if name in value_keys:
+            values[name] = value
+    return {"keys": keys, "values": values}
+
+
+def php_version_of(socket):
+    """'unix:/var/run/php/php8.2-fpm.sock' -> '8.2'; None when the socket names no version."""
+    match = _PHP_SOCKET.search(socket or "")
+    return match.group(1) if match else None
+
+
+def server_directive_lines(text, source="<string>"):
+    """For each server block, in order: {directive name: line of its first occurrence} (nested blocks included)."""
+    result = []
+    for server in _walk_servers(nginx_parse(text, source)):
+        lines = {}
+
+        def visit(nodes, lines=lines):
+            for node in nodes:
+                lines.setdefault(node["name"], node["line"])
+                if node["block"] is not None:
+                    visit(node["block"])
+
+        visit(server["block"])
+        result.append(lines)
+    return result
+
+
+def forge_site(server, path, directive_lines=None):
+    """A discovered site from one of site_parse.nginx_server_blocks' server blocks (and its directive lines)."""
+    versions = [v for v in (php_version_of(s) for s in server["fastcgi_pass"]) if v]
+    return {
+        "file": path, "line": server["line"], "server_names": server["server_names"],
+        "roots": server["roots"], "listen": server["listen"],
+        "tls": any("ssl" in item.split() or item.split()[0].endswith("443") for item in server["listen"]),
+        "certificates": [c for c in server["certificates"] if not c.endswith(".key")],
+        "fastcgi_pass": server["fastcgi_pass"], "php_versions": sorted(set(versions)),
+        "includes": server["includes"], "directive_lines": directive_lines or {},
+    }
+
+
+def _queue_of(command):
+    try:
+        words = shlex.split(command or "")
+    except ValueError:
+        words = (command or "").split()
+    for pos, word in enumerate(words):
+        if word.startswith("--queue="):
+            return word.split("=", 1)[1].strip("\"'")
+        if word == "--queue" and pos + 1 < len(words):
+            return words[pos + 1].strip("\"'")
+    return "default"
+
+
+def supervisor_workers(text, source="<string>"):
+    """site_parse.supervisor_programs plus ``numprocs`` (int) and ``queue`` (``--queue``, else default)."""
+    numprocs = {}
+    for name, values, line in _ini_sections(text, source):
+        if name.startswith("program:"):
+            raw = values.get("numprocs", "1")
+            if not raw.isdigit():
+                raise ParseError("%s:%d: numprocs is not a number: %r" % (source, line, raw))
+            numprocs[name.split(":", 1)[1]] = int(raw)
+    programs = supervisor_programs(text, source)
+    for program in programs:
+        program["numprocs"] = numprocs.get(program["name"], 1)
+        program["queue"] = _queue_of(program["command"]) if program["is_worker"] else None
+    return programs
+
+
+def os_release(text):
+    """{'id', 'version_id', 'pretty_name'} of an os-release file (missing fields are None)."""
+    values = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            values[key.strip()] = value.strip().strip("\"'")
+    return {"id": values.get("ID"), "version_id": values.get("VERSION_ID"), "pretty_name": values.get("PRETTY_NAME")}
