@@ -41,9 +41,10 @@ def ref(value):
     value = (value or "").strip()
     if not value or SHA_RE.match(value):
         return value
+    # Outside any repository (cwd /): `@{-1}` and the like are then refused instead of expanded.
     proc = subprocess.run(["git", "check-ref-format", "--branch", value], capture_output=True, text=True,
-                          timeout=10, check=False)
-    if proc.returncode != 0 or value.startswith("-"):
+                          timeout=10, check=False, cwd="/")
+    if proc.returncode != 0 or value.startswith("-") or value == "@":
         raise Refused(f"Not a valid git ref / référence git invalide : {value!r} (git check-ref-format)")
     return value
 

@@ -3,7 +3,7 @@ sign-in; a viewer's deploy refused (403) and nothing runs; a bad ref refused bef
 deploy of the test app streaming with its progress and summary, a second deploy of the same site refused
 while it runs; the history with the person's name and the audit line on the host; the notifications in the
 SMTP sink and the HTTP receiver; an env change with its diff reaching shared/.env; a secret key refused;
-the dashboard read from the host."""
+the dashboard read from the host; a cleanup plan shown as a table."""
 
 import json
 
@@ -74,7 +74,10 @@ def test_deploy_streams_its_output_progress_and_summary(people, host):
     # The output arrives while the run is still going.
     dana.wait(lambda: "TASK [" in dana.text("#log") and dana.text("#state") == "running", 240)
     dana.wait(lambda: "Task " in dana.text("#task-count") and dana.find("#hosts"), 60)
-    shot(dana, "console-deploy-streaming.png")
+    # The picture of a deploy streaming (docs/img): once the release is being built, if it still runs then.
+    dana.wait(lambda: "Build" in dana.text("#log") or dana.text("#state") != "running", 120, step=0.2)
+    if dana.text("#state") == "running":
+        shot(dana, "console-deploy-streaming.png")
 
     # A second deploy of the same site while this one runs: refused with a clear message, nothing started.
     admin = people("admin")
@@ -144,6 +147,20 @@ def test_secret_key_is_refused_with_the_vault_procedure(people, host):
     assert host.check_output(f"sha256sum {ENV}") == before
 
 
+def test_rollback_puts_the_previous_release_back(people, host):
+    current = host.check_output("basename $(readlink /srv/www/demo/current)")
+    kept = host.check_output("ls -1 /srv/www/demo/releases").split()
+    previous = [release for release in kept if release < current][-1]
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    dana.click("rollback")
+    dana.wait(lambda: "/runs/" in dana.driver.current_url, 30)
+    summary = dana.wait(lambda: dana.text("#summary"), 300)
+    assert dana.text("#state") == "successful", dana.text("#log")[-3000:]
+    assert f"rolled demo back to {previous}" in summary, summary
+    assert host.check_output("basename $(readlink /srv/www/demo/current)") == previous
+
+
 def test_dashboard_reads_the_host(people, host):
     admin = people("admin")
     admin.get("/")
@@ -154,5 +171,23 @@ def test_dashboard_reads_the_host(people, host):
     admin.get("/")
     row = admin.text("#sites tr[data-site=demo]")
     release = host.check_output("basename $(readlink /srv/www/demo/current)")
-    assert release in row and "200" in row and "deploy successful" in row and "dana" in row
+    assert release in row and "200" in row and "rollback successful" in row and "dana" in row
     shot(admin, "console-dashboard.png")
+
+
+def test_cleanup_plan_is_shown_as_a_table(people, host):
+    admin = people("admin")
+    admin.get("/cleanup/")
+    admin.click("plan-site_cleanup")
+    admin.wait(lambda: "/runs/" in admin.driver.current_url, 30)
+    admin.wait(lambda: admin.text("#summary"), 300)
+    assert admin.text("#state") == "successful", admin.text("#log")[-3000:]
+    admin.driver.refresh()
+    admin.wait(lambda: admin.find("table.plan"), 20)
+    # The live site is kept: counted in the host's summary, never listed for removal.
+    assert "Plan on mol-console-web" in admin.text() and "kept: 7" in admin.text(), admin.text()
+    assert "demo" not in " ".join(plan.text for plan in admin.find("table.plan"))
+    # A deployer may not open it.
+    dana = people("dana")
+    dana.get("/cleanup/")
+    assert "403" in dana.text() or "Forbidden" in dana.text()

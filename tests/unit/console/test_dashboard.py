@@ -31,3 +31,18 @@ def test_site_page_offers_the_releases_read(client, people, sites):
     client.force_login(people["deployer"])
     page = client.get("/sites/demo/").content.decode()
     assert '<option value="r1">' in page and "APP_NAME" in page and "can look but not act" not in page
+
+
+def test_plan_report_shown_as_a_table(client, people, tmp_path):
+    from console.web.models import Run
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "whc.json").write_text('{"host": "whc", "summary": {"kept": 3, "orphan": 1}, "items": [{"name": "old",'
+                                      ' "kind": "site", "classification": "retire", "reason": "no traffic",'
+                                      ' "frees_bytes": 2048}]}')
+    run = Run.objects.create(kind="site_cleanup", actor="ada", state="successful", params={"mode": "plan"},
+                             data_dir=str(tmp_path))
+    client.force_login(people["admin"])
+    page = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Plan on whc" in page and "kept: <b>3</b>" in page and "no traffic" in page and "2.0" in page

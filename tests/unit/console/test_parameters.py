@@ -11,7 +11,7 @@ def test_good_refs(ref):
     assert checks.ref(ref) == ref
 
 
-@pytest.mark.parametrize("ref", ["main..x", "bad ref", "-rf", "a~1", "x^", "a:b", "refs/heads/../x", "end.lock", "@{u}"])
+@pytest.mark.parametrize("ref", ["main..x", "bad ref", "-rf", "a~1", "x^", "a:b", "refs/heads/../x", "end.lock", "@{u}", "@{-1}", "@"])
 def test_bad_refs(ref):
     with pytest.raises(checks.Refused, match="git check-ref-format"):
         checks.ref(ref)
