@@ -115,18 +115,39 @@ def _is_placeholder(value):
 
 
 def _check_site(name, site, ctx, errors):
+    """Append to `errors` every problem of site `name`, in the order a reader meets the fields."""
     where = f"site {name}"
     if not SITE_NAME_RE.match(str(name)):
         errors.append(f"{where}: name: must match {SITE_NAME_RE.pattern} (it becomes a Unix and database user)")
     if not isinstance(site, dict):
         errors.append(f"{where}: must be a mapping of fields, got {type(site).__name__}")
         return
+    _check_site_fields(where, site, errors)
+    _check_site_domains(where, name, site, ctx, errors)
+    hosts = _check_site_hosts(where, site, ctx, errors)
+    _check_site_php_and_databases(where, name, site, ctx, errors)
+    _check_site_workers(where, site, errors)
+    _check_site_drivers(where, site, hosts, errors)
+    limits = site.get("limits") or {}
+    if not isinstance(limits, dict):
+        errors.append(f"{where}: limits: must be a mapping")
+        limits = {}
+    for field in sorted(set(limits) - LIMIT_FIELDS):
+        errors.append(f"{where}: limits.{field}: unknown field")
+    _check_limits(where, limits, errors)
+    _check_site_env(where, name, site, errors)
+    for field in site.get("unconfirmed") or []:
+        if field not in SITE_FIELDS:
+            errors.append(f"{where}: unconfirmed: '{field}' is not a field of a site")
+
+
+def _check_site_fields(where, site, errors):
+    """Unknown and missing fields, status and environment."""
     for field in sorted(set(site) - SITE_FIELDS - {"name"}):
         errors.append(f"{where}: {field}: unknown field (docs/data-model.md lists the fields)")
     for field in REQUIRED_SITE_FIELDS:
         if not site.get(field):
             errors.append(f"{where}: {field}: is required")
-
     status = site.get("status", "active")
     if status not in SITE_STATUSES:
         errors.append(f"{where}: status: '{status}' is not one of {', '.join(SITE_STATUSES)}")
@@ -134,6 +155,9 @@ def _check_site(name, site, ctx, errors):
     if env_name not in ENVIRONMENTS:
         errors.append(f"{where}: environment: '{env_name}' is not one of {', '.join(ENVIRONMENTS)}")
 
+
+def _check_site_domains(where, name, site, ctx, errors):
+    """Valid names, each served by one site only, each with its DNS entry."""
     domains = site.get("domains") or []
     if not isinstance(domains, list):
         errors.append(f"{where}: domains: must be a list, primary domain first")
@@ -148,10 +172,13 @@ def _check_site(name, site, ctx, errors):
         if ctx["dns_domains"] is not None and domain not in ctx["dns_domains"]:
             errors.append(f"{where}: domains: '{domain}' has no entry in dns_domains (registrar and DNS provider)")
 
+
+def _check_site_hosts(where, site, ctx, errors):
+    """Hosts of the inventory, in group web, each once; returns the list (empty when malformed)."""
     hosts = site.get("hosts") or []
     if not isinstance(hosts, list):
         errors.append(f"{where}: hosts: must be a list of inventory hostnames")
-        hosts = []
+        return []
     for host in hosts:
         if host not in ctx["all_hosts"]:
             errors.append(f"{where}: hosts: '{host}' is not a host of the inventory")
@@ -159,13 +186,16 @@ def _check_site(name, site, ctx, errors):
             errors.append(f"{where}: hosts: '{host}' is not in group 'web'")
     if len(hosts) != len(set(hosts)):
         errors.append(f"{where}: hosts: lists a host twice")
+    return hosts
 
+
+def _check_site_php_and_databases(where, name, site, ctx, errors):
+    """A supported PHP version; databases declared, and not another site's."""
     php = site.get("php_version")
     if php is not None and str(php) not in ctx["php_versions"]:
         errors.append(
             f"{where}: php_version: '{php}' is not supported (supported: {', '.join(ctx['php_versions'])})"
         )
-
     for db in site.get("databases") or []:
         declared = ctx["databases"].get(db)
         if declared is None:
@@ -173,6 +203,9 @@ def _check_site(name, site, ctx, errors):
         elif isinstance(declared, dict) and declared.get("site") not in (None, name):
             errors.append(f"{where}: databases: '{db}' belongs to site {declared.get('site')}")
 
+
+def _check_site_workers(where, site, errors):
+    """Each worker a mapping of known fields, with whole numbers of at least 1."""
     workers = site.get("workers") or []
     if not isinstance(workers, list):
         errors.append(f"{where}: workers: must be a list")
@@ -188,6 +221,9 @@ def _check_site(name, site, ctx, errors):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 errors.append(f"{where}: workers[{index}].{field}: must be a whole number of at least 1")
 
+
+def _check_site_drivers(where, site, hosts, errors):
+    """Scheduler, search, the Laravel drivers, and what a site on several hosts cannot keep local."""
     if not isinstance(site.get("scheduler", False), bool):
         errors.append(f"{where}: scheduler: must be true or false")
     search = site.get("search", "none")
@@ -195,7 +231,6 @@ def _check_site(name, site, ctx, errors):
         errors.append(f"{where}: search: '{search}' is not one of {', '.join(SEARCH_ENGINES)}")
     elif search == "meilisearch" and not site.get("search_indexes"):
         errors.append(f"{where}: search_indexes: a site on meilisearch names the indexes to migrate")
-
     for field, allowed in (
         ("session_driver", SESSION_DRIVERS),
         ("cache_driver", CACHE_DRIVERS),
@@ -219,14 +254,9 @@ def _check_site(name, site, ctx, errors):
                 f"({', '.join(hosts)}); use s3, or none if the site stores no uploads"
             )
 
-    limits = site.get("limits") or {}
-    if not isinstance(limits, dict):
-        errors.append(f"{where}: limits: must be a mapping")
-        limits = {}
-    for field in sorted(set(limits) - LIMIT_FIELDS):
-        errors.append(f"{where}: limits.{field}: unknown field")
-    _check_limits(where, limits, errors)
 
+def _check_site_env(where, name, site, errors):
+    """Valid .env names, and no secret in plain text."""
     env = site.get("env") or {}
     if not isinstance(env, dict):
         errors.append(f"{where}: env: must be a mapping of NAME: value")
@@ -239,10 +269,6 @@ def _check_site(name, site, ctx, errors):
                 f"{where}: env.{key}: looks like a secret in plain text; "
                 f"put it in the vault as vault_sites.{name}.env.{key}"
             )
-
-    for field in site.get("unconfirmed") or []:
-        if field not in SITE_FIELDS:
-            errors.append(f"{where}: unconfirmed: '{field}' is not a field of a site")
 
 
 def _check_limits(where, limits, errors):
