@@ -166,18 +166,19 @@ def env_preview(request, site):
                                                     "unset_json": json.dumps(unset)})
 
 
-@login_required
-@require_POST
-def env_apply(request, site):
-    roles.require(request.user, "env", site)
+def _env_apply_params(post, site, _sites):
+    """The change the preview showed (hidden fields), checked again: the form may have been forged."""
     try:
-        _checked_site(request, "env", site)
-        set_values, unset = checks.env_change(site, json.loads(request.POST.get("set_json") or "{}"),
-                                              json.loads(request.POST.get("unset_json") or "[]"),
-                                              settings.CONSOLE_INVENTORY)
-    except (checks.Refused, ValueError, AttributeError) as exc:
-        return _refuse(request, site, exc)
-    return _start(request, "env", site, {"set": set_values, "unset": unset})
+        set_values, unset = json.loads(post.get("set_json") or "{}"), json.loads(post.get("unset_json") or "[]")
+    except ValueError:
+        raise checks.Refused("Unreadable change / changement illisible") from None
+    if not isinstance(set_values, dict) or not isinstance(unset, list):
+        raise checks.Refused("Unreadable change / changement illisible")
+    set_values, unset = checks.env_change(site, set_values, unset, settings.CONSOLE_INVENTORY)
+    return {"set": set_values, "unset": unset}
+
+
+env_apply = _site_action("env", _env_apply_params)
 
 
 @login_required

@@ -18,6 +18,15 @@ def releases(host):
     return host.check_output("ls -1 /srv/www/demo/releases | wc -l")
 
 
+def run_to_the_end(browser, button, seconds=300):
+    """Click `button`, follow to the run's page, wait for its summary; the run's state must be successful."""
+    browser.click(button)
+    browser.wait(lambda: "/runs/" in browser.driver.current_url, 30)
+    summary = browser.wait(lambda: browser.text("#summary"), seconds)
+    assert browser.text("#state") == "successful", summary + "\n" + browser.text("#log")[-3000:]
+    return summary
+
+
 def history_rows(browser):
     browser.get("/runs/")
     return [row.text for row in browser.find("table.runs tbody tr[data-run]")]
@@ -127,10 +136,7 @@ def test_env_change_shows_its_diff_and_reaches_the_host(people, host):
     dana.click("env-preview")
     diff = dana.wait(lambda: dana.text("#diff"), 20)
     assert "+FEATURE_CONSOLE=on" in diff
-    dana.click("env-apply")
-    dana.wait(lambda: "/runs/" in dana.driver.current_url, 30)
-    dana.wait(lambda: dana.text("#summary"), 600)
-    assert dana.text("#state") == "successful", dana.text("#log")[-3000:]
+    run_to_the_end(dana, "env-apply", 600)
     assert 'FEATURE_CONSOLE="on"' in host.check_output(f"cat {ENV}")
 
 
@@ -153,10 +159,7 @@ def test_rollback_puts_the_previous_release_back(people, host):
     previous = [release for release in kept if release < current][-1]
     dana = people("dana")
     dana.get("/sites/demo/")
-    dana.click("rollback")
-    dana.wait(lambda: "/runs/" in dana.driver.current_url, 30)
-    summary = dana.wait(lambda: dana.text("#summary"), 300)
-    assert dana.text("#state") == "successful", dana.text("#log")[-3000:]
+    summary = run_to_the_end(dana, "rollback")
     assert f"rolled demo back to {previous}" in summary, summary
     assert host.check_output("basename $(readlink /srv/www/demo/current)") == previous
 
@@ -164,10 +167,7 @@ def test_rollback_puts_the_previous_release_back(people, host):
 def test_dashboard_reads_the_host(people, host):
     admin = people("admin")
     admin.get("/")
-    admin.click("refresh")
-    admin.wait(lambda: "/runs/" in admin.driver.current_url, 30)
-    admin.wait(lambda: admin.text("#summary"), 300)
-    assert admin.text("#state") == "successful", admin.text("#log")[-3000:]
+    run_to_the_end(admin, "refresh")
     admin.get("/")
     row = admin.text("#sites tr[data-site=demo]")
     release = host.check_output("basename $(readlink /srv/www/demo/current)")
@@ -178,10 +178,7 @@ def test_dashboard_reads_the_host(people, host):
 def test_cleanup_plan_is_shown_as_a_table(people, host):
     admin = people("admin")
     admin.get("/cleanup/")
-    admin.click("plan-site_cleanup")
-    admin.wait(lambda: "/runs/" in admin.driver.current_url, 30)
-    admin.wait(lambda: admin.text("#summary"), 300)
-    assert admin.text("#state") == "successful", admin.text("#log")[-3000:]
+    run_to_the_end(admin, "plan-site_cleanup")
     admin.driver.refresh()
     admin.wait(lambda: admin.find("table.plan"), 20)
     # The live site is kept: counted in the host's summary, never listed for removal.
