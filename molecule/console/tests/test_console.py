@@ -48,7 +48,9 @@ def test_wrong_password_is_refused(console, host):
         stranger.fill("id_username", "dana")
         stranger.fill("id_password", "not-the-password")
         stranger.click("signin")
-        assert "identifiants refusés" in stranger.text()
+        # (waited for: reading the page while it reloads raises, wait() retries)
+        stranger.wait(lambda: "identifiants refusés" in stranger.text(), 20)
+        assert "/login/" in stranger.driver.current_url
     finally:
         stranger.quit()
 
