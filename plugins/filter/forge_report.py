@@ -6,7 +6,7 @@
   host_lacks, ``model``, ``host``, ``file``, ``line``), ``to_confirm`` (one French and English question per
   open finding), ``errors`` (what could not be read), ``secret_env`` (names that belong in the vault) and
   the facts shown as they are (OS, disk, search engines, certificates, databases).
-- ``forge_drift(report)``: the findings about Forge's own files (Nginx files named after the domain,
+- ``forge_drift(report, site=None)``: the findings about Forge's own files (Nginx files named after the domain,
   PHP-FPM pools, Supervisor programs, ``.env`` names) that differ from the model, one line each, naming
   the host, the file and the line.
 - ``forge_model_to_confirm(sites, databases, hosts, dns_domains, forge_hosts)``: the open questions the
@@ -332,11 +332,15 @@ def forge_compare(discovery, host, sites, databases=None, found_databases=None, 
                 for a in discovery.get("apps") or []]}
 
 
-def forge_drift(report):
-    """Lines naming host, file and line for each finding about Forge's files that is not a match."""
+def forge_drift(report, site=None):
+    """Lines naming host, file and line for each finding about Forge's files that is not a match.
+
+    ``site``: only that site's findings (what a role that handles one site asks for); unreadable files
+    are always listed.
+    """
     lines = []
     for f in report.get("findings") or []:
-        if f["kind"] in DRIFT_KINDS and f["status"] != "match":
+        if f["kind"] in DRIFT_KINDS and f["status"] != "match" and (site is None or f["site"] == site):
             where = f["file"] or "-"
             if f.get("line"):
                 where += ":%s" % f["line"]

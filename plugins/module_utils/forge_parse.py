@@ -6,7 +6,7 @@ adds what discovery needs beyond them.
 
 - ``env_file(text, value_keys)``: the names of a ``.env`` file's variables, and the values of the
   few names in ``value_keys`` only (never any other value).
-- ``php_version_of(socket)``: the PHP version a ``fastcgi_pass`` or pool ``listen`` points to.
+- ``php_version_of(socket)``, ``pool_php_version(path)``: the PHP version of a socket, of a pool file.
 - ``server_directive_lines(text)``: the line of each directive of each server block (drift names it).
 - ``forge_site(server, path, lines)``: one Nginx server block as a discovered site.
 - ``supervisor_workers(text)``: Supervisor programs with their numprocs and queue.
@@ -29,6 +29,7 @@ ENV_VALUE_KEYS = ("DB_CONNECTION", "DB_HOST", "DB_DATABASE", "QUEUE_CONNECTION",
 
 _ENV_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
 _PHP_SOCKET = re.compile(r"php(\d+\.\d+)-fpm")
+_POOL_PATH = re.compile(r"/php/(\d+\.\d+)/fpm/")
 
 
 def _env_value(raw, lines, index, source, number):
@@ -100,6 +101,12 @@ def server_directive_lines(text, source="<string>"):
     return result
 
 
+def pool_php_version(path):
+    """'/etc/php/8.2/fpm/pool.d/www.conf' -> '8.2'; None elsewhere."""
+    match = _POOL_PATH.search(path or "")
+    return match.group(1) if match else None
+
+
 def forge_site(server, path, directive_lines=None):
     """A discovered site from one of site_parse.nginx_server_blocks' server blocks (and its directive lines)."""
     versions = [v for v in (php_version_of(s) for s in server["fastcgi_pass"]) if v]
@@ -107,7 +114,8 @@ def forge_site(server, path, directive_lines=None):
         "file": path, "line": server["line"], "server_names": server["server_names"],
         "roots": server["roots"], "listen": server["listen"],
         "tls": any("ssl" in item.split() or item.split()[0].endswith("443") for item in server["listen"]),
-        "certificates": [c for c in server["certificates"] if not c.endswith(".key")],
+        # site_parse lists ssl_certificate and ssl_certificate_key together: keep the certificates.
+        "certificates": [c for c in server["certificates"] if "key" not in c.rsplit("/", 1)[-1].lower()],
         "fastcgi_pass": server["fastcgi_pass"], "php_versions": sorted(set(versions)),
         "includes": server["includes"], "directive_lines": directive_lines or {},
     }

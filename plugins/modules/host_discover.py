@@ -102,7 +102,8 @@ import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.forge_parse import (
-    ENV_VALUE_KEYS, env_file, forge_site, os_release, php_version_of, server_directive_lines, supervisor_workers)
+    ENV_VALUE_KEYS, env_file, forge_site, os_release, php_version_of, pool_php_version, server_directive_lines,
+    supervisor_workers)
 from ansible.module_utils.site_parse import ParseError, cron_entries, fpm_pools, nginx_server_blocks
 from ansible.module_utils.site_scan import read, size_of
 from ansible.module_utils.urls import open_url
@@ -169,12 +170,18 @@ def discover_sites(paths, reader):
     return sites
 
 
+def _records(pattern, reader, parser, *args):
+    """Every record ``parser`` finds in the files of ``pattern`` (a glob or a directory), with its file."""
+    for path in _files(pattern):
+        for record in reader.parse(path, parser, path, *args) or []:
+            record["file"] = path
+            yield record
+
+
 def discover_pools(paths, reader):
-    pools = []
-    for path in _files(paths["fpm_glob"]):
-        for pool in reader.parse(path, fpm_pools, path) or []:
-            pool.update(file=path, php_version=php_version_of(pool.get("listen")) or path.split("/")[3])
-            pools.append(pool)
+    pools = list(_records(paths["fpm_glob"], reader, fpm_pools))
+    for pool in pools:
+        pool["php_version"] = php_version_of(pool.get("listen")) or pool_php_version(pool["file"])
     return pools
 
 
@@ -203,29 +210,20 @@ def discover_apps(paths, reader, value_keys, sizes):
 
 
 def discover_workers(paths, reader):
-    workers = []
-    for path in _files(paths["supervisor_glob"]):
-        for program in reader.parse(path, supervisor_workers, path) or []:
-            program["file"] = path
-            workers.append(program)
-    return workers
+    return list(_records(paths["supervisor_glob"], reader, supervisor_workers))
 
 
 def discover_cron(paths, reader):
-    entries = []
-    for path in _files(paths["cron_dir"]):
-        for entry in reader.parse(path, cron_entries, path, True) or []:
-            entry["source"] = path
-            entries.append(entry)
+    entries = list(_records(paths["cron_dir"], reader, cron_entries, True))
     crontabs = paths["crontab_dir"]
     if os.path.isdir(crontabs):
-        for path in _files(crontabs):
-            user = os.path.basename(path)
-            for entry in reader.parse(path, cron_entries, path, False) or []:
-                entry.update(source=path, user=user)
-                entries.append(entry)
+        for entry in _records(crontabs, reader, cron_entries, False):
+            entry["user"] = os.path.basename(entry["file"])
+            entries.append(entry)
     elif os.path.exists(crontabs):
         reader.errors.append({"file": crontabs, "error": "cannot read: not a directory"})
+    for entry in entries:
+        entry["source"] = entry["file"]
     return entries
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from ansible.module_utils.forge_parse import (
-    ENV_VALUE_KEYS, env_file, forge_site, os_release, php_version_of, server_directive_lines, supervisor_workers)
+    ENV_VALUE_KEYS, env_file, forge_site, os_release, php_version_of, pool_php_version, server_directive_lines,
+    supervisor_workers)
 from ansible.module_utils.site_parse import ParseError, cron_entries, nginx_server_blocks
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "forge"
@@ -96,3 +97,17 @@ def test_os_release():
     assert os_release('PRETTY_NAME="Ubuntu 22.04.4 LTS"\nID=ubuntu\nVERSION_ID="22.04"\n') == {
         "id": "ubuntu", "version_id": "22.04", "pretty_name": "Ubuntu 22.04.4 LTS"}
     assert os_release("garbage")["id"] is None
+
+
+@pytest.mark.parametrize("path, version", [
+    ("/etc/php/8.2/fpm/pool.d/www.conf", "8.2"), ("/tmp/x/etc/php/7.4/fpm/pool.d/a.conf", "7.4"), ("/etc/php.ini", None)])
+def test_pool_php_version(path, version):
+    assert pool_php_version(path) == version
+
+
+def test_certificate_keys_are_not_certificates():
+    # Seen on the lab's whc: /etc/ssl/sites/<site>/privkey.pem was read as a certificate.
+    raw = ("server { listen 443 ssl; server_name a.test; ssl_certificate /etc/ssl/sites/a/fullchain.pem;"
+           " ssl_certificate_key /etc/ssl/sites/a/privkey.pem; }")
+    site = forge_site(nginx_server_blocks(raw)[0], "a")
+    assert site["certificates"] == ["/etc/ssl/sites/a/fullchain.pem"]

@@ -136,3 +136,11 @@ def test_model_only_list(production_like):
         "domain blog.to-confirm.invalid: registrar (godaddy) and DNS provider (unknown) to confirm",
     ]
     assert all(i["fr"] and i["fr"] != i["en"] for i in production_like)
+
+
+def test_drift_of_one_site_as_a_role_asks_for_it():
+    # A role handles one site: the model it passes holds only that site; other sites' things are left out.
+    rep = forge_report.forge_compare(DISCOVERY, HOST, {"shop": SITES["shop"]})
+    lines = forge_report.forge_drift(rep, site="shop")
+    assert [line.split(": ", 2)[2].split(" (")[0] for line in lines] == ["php_version shop.test", "worker queue default"]
+    assert forge_report.forge_drift(rep, site="docs") == []
