@@ -279,6 +279,7 @@ def remove_paths(paths):
 
 
 def main():
+    """Plan (what of the site is on this host), refuse (identity, traffic, Forge, confirmation), act."""
     module = AnsibleModule(
         argument_spec={
             "site": {"type": "str", "required": True},
@@ -298,9 +299,23 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    result = {"changed": False, "refused": False, "site": p["site"], "databases_handed_over": p["databases"],
+              "actions": []}
+    mine, user_entry, bases, plan = plan_site(module, p, result)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    retirer = Retirer(module, p["site"])
+    evidence = refuse_or_confirm(module, p, result, retirer, plan, bases, now)
+    archive, units = archive_site(module, p, result, retirer, mine, user_entry, plan, evidence, now)
+    remove_site(module, p, retirer, plan, archive, units)
+    result["actions"] = retirer.actions
+    result["msg"] = "Retired '%s': archive %s (restore: %s)." % (p["site"], archive, result["restore"])
+    module.exit_json(**result)
+
+
+def plan_site(module, p, result):
+    """What of the site is on this host (exits when nothing is, fails on an identity or ownership refusal)."""
     site = p["site"]
     paths = dict(DEFAULT_PATHS, **p["paths"])
-    result = {"changed": False, "refused": False, "site": site, "databases_handed_over": p["databases"], "actions": []}
 
     ident, refusal = target_identity(site, p["sites"], p["domains"])
     if refusal:
@@ -331,11 +346,14 @@ def main():
     if not mine and not user_entry and not logs:
         result["msg"] = "Nothing of '%s' is left on this host." % site
         module.exit_json(**result)
+    return mine, user_entry, bases, plan
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+
+def refuse_or_confirm(module, p, result, retirer, plan, bases, now):
+    """Refuse a site with traffic in the window; report only on Forge; stop in check mode; need confirm=site."""
+    site = p["site"]
     evidence = traffic(bases, now, p["window_days"], p["ignore_paths"], p["ignore_addresses"])
     result["evidence"] = evidence
-    retirer = Retirer(module, site)
     if evidence["requests"]:
         msg = ("Refused: '%s' served %d request(s) in the last %d day(s) (last at %s; %s ignored: %s). "
                "Retire it only once it is quiet." % (site, evidence["requests"], p["window_days"],
@@ -361,8 +379,12 @@ def main():
     if p["confirm"] != site:
         module.fail_json(msg="Not confirmed: pass confirm=%s (-e confirm=%s) to archive and remove it." % (site, site),
                          **dict(result, changed=False, refused=True))
+    return evidence
 
-    # 1. Archive and verify.
+
+def archive_site(module, p, result, retirer, mine, user_entry, plan, evidence, now):
+    """Archive everything the plan removes, with a restore script, and verify it (nothing removed otherwise)."""
+    site = p["site"]
     units, enabled, active = retirer.systemctl_units(plan)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     archive = os.path.join(p["archive_dir"], "%s-%s.tar.gz" % (site, stamp))
@@ -394,7 +416,11 @@ def main():
         module.fail_json(msg="Archive not verified, nothing removed: %s" % "; ".join(problems),
                          actions=retirer.actions, archive=archive)
     result.update({"archive": archive, "sha256": digest, "restore": manifest["restore_commands"][0]})
+    return archive, units
 
+
+def remove_site(module, p, retirer, plan, archive, units):
+    """Remove what the verified archive holds, in an order that keeps every other site serving."""
     # 2. Nginx: remove the vhosts, test what remains, put them back if the test fails.
     if plan["vhosts"]:
         saved = {}
@@ -467,9 +493,6 @@ def main():
     if p["databases"]:
         retirer.audit("handover_databases", {"databases": p["databases"],
                                              "note": "left for the database cleanup's plan, not dropped"})
-    result["actions"] = retirer.actions
-    result["msg"] = "Retired '%s': archive %s (restore: %s)." % (site, archive, result["restore"])
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":
