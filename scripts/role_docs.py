@@ -49,6 +49,10 @@ def default_lines(value):
     if len(KEY_INDENT + "default: " + flow) <= MAX_LINE:
         return [KEY_INDENT + "default: " + flow]
     block = yaml.safe_dump(value, default_flow_style=False, allow_unicode=True, width=MAX_LINE - 12, sort_keys=False)
+    if isinstance(value, str) and "\n" in value:  # text with lines: a literal block keeps them
+        keep = "|" if value.endswith("\n") and not value.endswith("\n\n") else "|-"
+        body = value[:-1] if keep == "|" else value
+        return [KEY_INDENT + "default: " + keep] + [(KEY_INDENT + "  " + line).rstrip() for line in body.split("\n")]
     if not isinstance(value, (list, dict)):  # a long string: a folded scalar keeps the value
         return [KEY_INDENT + "default: >-"] + [KEY_INDENT + "  " + line for line in _fold(str(value))]
     return [KEY_INDENT + "default:"] + [KEY_INDENT + "  " + line for line in block.rstrip("\n").split("\n")]
