@@ -120,11 +120,20 @@ def audit_stock(bundle):
                      "--ulimit", "nproc=16384:16384", IMAGE, "/sbin/init", capture_output=True, text=True)
     if started.returncode != 0:
         return started.returncode, "", started.stderr
+    # podman exec into a systemd container needs the cgroup keeper on this machine (scripts/cgroup-keeper.sh).
+    keeper = subprocess.Popen(["bash", os.path.join(ROOT, "scripts", "cgroup-keeper.sh"), str(os.getpid())],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        podman("exec", STOCK, "systemctl", "is-system-running", "--wait", capture_output=True, timeout=120)
+        for _ in range(60):  # right after the start systemd may not have its bus yet
+            state = podman("exec", STOCK, "systemctl", "is-system-running", "--wait", capture_output=True,
+                           text=True, timeout=120).stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            time.sleep(2)
         proc = podman("exec", "-i", STOCK, "bash", "-c", RUN, input=bundle, capture_output=True, timeout=900)
         return proc.returncode, proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
     finally:
+        keeper.terminate()
         podman("rm", "-f", "-t", "5", STOCK, capture_output=True)
 
 
