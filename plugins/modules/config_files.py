@@ -1,0 +1,234 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""Write several small configuration files (and their directories) in one module run."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: config_files
+short_description: Write a set of configuration files and directories in one call
+description:
+  - Makes each listed directory exist, then each listed file hold exactly O(files[].content) with its
+    owner, group and mode, in one module run on the host instead of one run per file (a looped
+    M(ansible.builtin.template) costs one round trip to the host per file, even when nothing changes;
+    docs/benchmarks.md).
+  - "Render templates on the controller and pass their text: the role's vars can hold
+    C(content: \"{{ lookup('ansible.builtin.template', 'etc/issue.j2') }}\")."
+  - A file whose content differs is written to a temporary file beside it, checked by O(files[].validate)
+    when given, then moved into place atomically; owner, group and mode are corrected where they differ.
+  - In check mode nothing is written; the files and directories that would change are returned, and with
+    C(--diff) each file's before and after.
+version_added: "1.0.0"
+author: Infrastructure team
+options:
+  files:
+    description: The files to write.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest:
+        description: Absolute path of the file.
+        type: path
+        required: true
+      content:
+        description: The whole content of the file.
+        type: str
+        required: true
+      owner:
+        description: Owner of the file.
+        type: str
+        default: root
+      group:
+        description: Group of the file.
+        type: str
+        default: root
+      mode:
+        description: Mode of the file, as an octal string such as C("0644").
+        type: raw
+        default: "0644"
+      validate:
+        description: Command checking the new file before it replaces the old one; C(%s) is its path.
+        type: str
+  directories:
+    description: Directories that must exist before the files are written (created with their parents).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Absolute path of the directory.
+        type: path
+        required: true
+      owner:
+        description: Owner of the directory.
+        type: str
+        default: root
+      group:
+        description: Group of the directory.
+        type: str
+        default: root
+      mode:
+        description: Mode of the directory.
+        type: raw
+        default: "0755"
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - Do not use it for secrets without C(no_log) on the task, since C(--diff) shows the content.
+"""
+
+EXAMPLES = r"""
+- name: Write the banners and the login shell settings
+  config_files:
+    directories:
+      - {path: /etc/security/pwquality.conf.d, mode: "0755"}
+    files:
+      - dest: /etc/issue
+        content: "{{ lookup('ansible.builtin.template', 'etc/issue.j2') }}"
+      - dest: /usr/local/sbin/check
+        content: "#!/bin/sh\nexit 0\n"
+        mode: "0750"
+      - dest: /etc/ssh/sshd_config.d/90-site.conf
+        content: "PermitRootLogin no\n"
+        validate: /usr/sbin/sshd -t -f %s
+"""
+
+RETURN = r"""
+changed_files:
+  description: Files whose content, owner, group or mode changed (or would, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/issue]
+changed_directories:
+  description: Directories created or whose owner, group or mode changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/aide]
+"""
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _attributes(module, path, spec):
+    """The file-attribute arguments of AnsibleModule for one path."""
+    params = {"path": path, "owner": spec.get("owner"), "group": spec.get("group"), "mode": spec.get("mode")}
+    return module.load_file_common_arguments(params, path=path)
+
+
+def ensure_directory(module, spec):
+    """Create a directory (with its parents) and set its attributes; True when something changed."""
+    path = spec["path"]
+    changed = False
+    if not os.path.isdir(path):
+        if os.path.exists(path):
+            module.fail_json(msg="%s exists and is not a directory" % path)
+        changed = True
+        if not module.check_mode:
+            os.makedirs(path)
+    if os.path.isdir(path):
+        changed = module.set_fs_attributes_if_different(_attributes(module, path, spec), changed)
+    return changed
+
+
+def ensure_file(module, spec, diffs):
+    """Make one file hold its content and attributes; True when something changed."""
+    dest = spec["dest"]
+    wanted = to_bytes(spec["content"], errors="surrogate_or_strict")
+    current = _read(dest)
+    changed = False
+    if current != wanted:
+        changed = True
+        if module._diff:
+            diffs.append({
+                "before_header": dest if current is not None else "%s (absent)" % dest,
+                "after_header": dest,
+                "before": to_native(current, errors="surrogate_or_replace") if current is not None else "",
+                "after": spec["content"],
+            })
+        if module.check_mode:
+            return True
+        directory = os.path.dirname(dest)
+        if not os.path.isdir(directory):
+            module.fail_json(msg="the directory of %s does not exist (list it under directories)" % dest)
+        handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(dest))
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(wanted)
+            if spec.get("validate"):
+                if "%s" not in spec["validate"]:
+                    module.fail_json(msg="validate of %s must contain %%s" % dest)
+                rc, out, err = module.run_command(spec["validate"] % tmp)
+                if rc != 0:
+                    module.fail_json(msg="%s failed validation, not written: %s" % (dest, (err or out).strip()),
+                                     rc=rc, stdout=out, stderr=err)
+            module.set_fs_attributes_if_different(_attributes(module, tmp, spec), True)
+            module.atomic_move(tmp, dest, unsafe_writes=False)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    if current is not None or not module.check_mode:
+        changed = module.set_fs_attributes_if_different(_attributes(module, dest, spec), changed)
+    return changed
+
+
+def main():
+    file_spec = dict(
+        dest=dict(type="path", required=True),
+        content=dict(type="str", required=True),
+        owner=dict(type="str", default="root"),
+        group=dict(type="str", default="root"),
+        mode=dict(type="raw", default="0644"),
+        validate=dict(type="str"),
+    )
+    directory_spec = dict(
+        path=dict(type="path", required=True),
+        owner=dict(type="str", default="root"),
+        group=dict(type="str", default="root"),
+        mode=dict(type="raw", default="0755"),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            files=dict(type="list", elements="dict", default=[], options=file_spec),
+            directories=dict(type="list", elements="dict", default=[], options=directory_spec),
+        ),
+        supports_check_mode=True,
+    )
+    changed_directories = [d["path"] for d in module.params["directories"] if ensure_directory(module, d)]
+    diffs = []
+    changed_files = []
+    for spec in module.params["files"]:
+        if module.check_mode and not os.path.isdir(os.path.dirname(spec["dest"])):
+            changed_files.append(spec["dest"])  # its directory is created by the real run
+            if module._diff:
+                diffs.append({"before_header": "%s (absent)" % spec["dest"], "after_header": spec["dest"],
+                              "before": "", "after": spec["content"]})
+            continue
+        if ensure_file(module, spec, diffs):
+            changed_files.append(spec["dest"])
+    module.exit_json(changed=bool(changed_files or changed_directories), changed_files=changed_files,
+                     changed_directories=changed_directories, diff=diffs)
+
+
+if __name__ == "__main__":
+    main()

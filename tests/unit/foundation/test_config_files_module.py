@@ -1,0 +1,84 @@
+"""plugins/modules/config_files.py, run as Ansible runs it (a JSON args file): files and directories
+written in one call, atomic and validated, check mode writes nothing, diff shows before/after."""
+
+import grp
+import json
+import os
+import pwd
+import stat
+import subprocess
+import sys
+
+import pytest
+
+MODULE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "plugins", "modules", "config_files.py")
+USER = pwd.getpwuid(os.getuid()).pw_name
+GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def run(tmp_path, check=False, diff=False, **args):
+    params = dict(args, _ansible_check_mode=check, _ansible_diff=diff, _ansible_tmpdir=str(tmp_path))
+    argsfile = tmp_path / "args.json"
+    argsfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
+    out = subprocess.run([sys.executable, MODULE, str(argsfile)], capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def spec(path, content, mode="0644", **extra):
+    return dict(dest=str(path), content=content, mode=mode, owner=USER, group=GROUP, **extra)
+
+
+def test_writes_every_file_and_directory_then_changes_nothing(tmp_path):
+    conf = tmp_path / "etc" / "app.conf.d"
+    files = [spec(tmp_path / "issue", "Authorized use only\n"), spec(conf / "90.conf", "a = 1\n", mode="0600")]
+    dirs = [dict(path=str(conf), mode="0750", owner=USER, group=GROUP)]
+    first = run(tmp_path, files=files, directories=dirs)
+    assert first["changed"] and first["changed_files"] == [f["dest"] for f in files]
+    assert first["changed_directories"] == [str(conf)]
+    assert (conf / "90.conf").read_text() == "a = 1\n"
+    assert stat.S_IMODE((conf / "90.conf").stat().st_mode) == 0o600
+    assert stat.S_IMODE(conf.stat().st_mode) == 0o750
+    again = run(tmp_path, files=files, directories=dirs)
+    assert not again["changed"] and again["changed_files"] == [] and again["changed_directories"] == []
+
+
+def test_only_the_mode_differs(tmp_path):
+    target = tmp_path / "script"
+    target.write_text("#!/bin/sh\n")
+    target.chmod(0o644)
+    result = run(tmp_path, files=[spec(target, "#!/bin/sh\n", mode="0750")])
+    assert result["changed_files"] == [str(target)]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o750
+
+
+def test_check_mode_writes_nothing_and_diff_shows_the_change(tmp_path):
+    target = tmp_path / "issue"
+    target.write_text("old\n")
+    missing_dir = tmp_path / "new.d"
+    result = run(tmp_path, check=True, diff=True,
+                 files=[spec(target, "new\n"), spec(missing_dir / "x.conf", "x\n")],
+                 directories=[dict(path=str(missing_dir), owner=USER, group=GROUP)])
+    assert result["changed"] and result["changed_files"] == [str(target), str(missing_dir / "x.conf")]
+    assert target.read_text() == "old\n" and not missing_dir.exists()
+    assert {"before": "old\n", "after": "new\n"}.items() <= result["diff"][0].items()
+    assert result["diff"][1]["after"] == "x\n"
+
+
+def test_a_file_failing_validation_is_not_written(tmp_path):
+    target = tmp_path / "rules"
+    target.write_text("good\n")
+    result = run(tmp_path, files=[spec(target, "bad\n", validate="grep -q good %s")])
+    assert result.get("failed") and "failed validation, not written" in result["msg"] and str(target) in result["msg"]
+    assert target.read_text() == "good\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".rules.")] == []
+
+
+@pytest.mark.parametrize("validate", ["true", "grep -q x"])
+def test_validate_needs_the_placeholder(tmp_path, validate):
+    result = run(tmp_path, files=[spec(tmp_path / "f", "x\n", validate=validate)])
+    assert result.get("failed") and "%s" in result["msg"]
+
+
+def test_a_missing_directory_not_listed_is_a_clear_error(tmp_path):
+    result = run(tmp_path, files=[spec(tmp_path / "nowhere" / "f", "x\n")])
+    assert result.get("failed") and "list it under directories" in result["msg"]
