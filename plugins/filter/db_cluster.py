@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+"""Members of the database tier and the load balancer's TCP services in front of it.
+
+- ``db_members(hosts, hostvars, key='private_ip')``: ``[{name, address}]`` of `hosts` (a group),
+  in the group's order, each address read from the host's `key` variable. The galera and patroni
+  roles take this list (`galera_members`, `patroni_members`).
+- ``db_lb_services(galera, patroni, bind_address)``: the ``haproxy_tcp_services`` of the tier:
+  MariaDB on 3306, checked through the Galera Synced check (port 9200), one writer at a time
+  (first member, the others backup: Galera certifies concurrent writers and aborts one of them);
+  PostgreSQL on 5432, checked through Patroni's ``GET /primary`` (port 8008, 200 on the leader only).
+  An engine without members gets no service.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION_DB_MEMBERS = """
+name: db_members
+short_description: Name and address of each host of a group
+positional: hosts, hostvars
+options:
+  hosts: {description: Host names (a group), type: list, required: true}
+  hostvars: {description: Ansible's hostvars, type: dict, required: true}
+  key: {description: Variable holding the address, type: str, default: private_ip}
+"""
+
+EXAMPLES = """
+galera_members: "{{ groups['galera'] | db_members(hostvars) }}"
+haproxy_tcp_services: "{{ galera_members | db_lb_services(patroni_members, private_ip) }}"
+"""
+
+RETURN = """
+_value: {description: "db_members: list of {name, address}; db_lb_services: list of TCP services", type: list}
+"""
+
+GALERA_PORT = 3306
+GALERA_CHECK_PORT = 9200
+POSTGRESQL_PORT = 5432
+PATRONI_REST_PORT = 8008
+
+
+def db_members(hosts, hostvars, key="private_ip"):
+    """Return [{name, address}] for each host of `hosts`, the address from its `key` variable."""
+    members = []
+    for host in hosts or []:
+        address = hostvars[host].get(key)
+        if not address:
+            raise ValueError("db_members: host %s has no %s" % (host, key))
+        members.append({"name": str(host), "address": str(address)})
+    return members
+
+
+def db_lb_services(galera, patroni, bind_address):
+    """Return the HAProxy TCP services of the database tier bound on `bind_address`."""
+    services = []
+    if galera:
+        services.append({
+            "name": "mariadb",
+            "bind": "%s:%d" % (bind_address, GALERA_PORT),
+            "check_port": GALERA_CHECK_PORT,
+            "check_path": "/",
+            "single_writer": True,
+            "servers": [{"name": m["name"], "address": m["address"], "port": GALERA_PORT} for m in galera],
+        })
+    if patroni:
+        services.append({
+            "name": "postgresql",
+            "bind": "%s:%d" % (bind_address, POSTGRESQL_PORT),
+            "check_port": PATRONI_REST_PORT,
+            "check_path": "/primary",
+            "single_writer": False,
+            "servers": [{"name": m["name"], "address": m["address"], "port": POSTGRESQL_PORT} for m in patroni],
+        })
+    return services
+
+
+class FilterModule:
+    """Database tier filters."""
+
+    def filters(self):
+        """Map filter names to functions."""
+        return {"db_members": db_members, "db_lb_services": db_lb_services}
