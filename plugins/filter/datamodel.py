@@ -19,6 +19,8 @@ from ansible.errors import AnsibleFilterError
 
 KNOWN_ENGINES = ("mysql", "postgresql")
 ENGINE_GROUPS = {"mysql": "mysql", "postgresql": "postgresql"}
+# The replicated tier of each engine (docs/databases.md): a database may live there instead.
+TIER_GROUPS = {"mysql": "galera", "postgresql": "patroni"}
 ENVIRONMENTS = ("prod", "staging", "dev")
 SITE_STATUSES = ("active", "retired")
 SEARCH_ENGINES = ("none", "typesense", "meilisearch")
@@ -41,7 +43,7 @@ LIMIT_FIELDS = {
     "request_terminate_timeout", "rate_limit", "rate_burst", "client_max_body_size",
 }
 WORKER_FIELDS = {"queue", "processes", "timeout", "tries", "sleep", "memory"}
-DATABASE_FIELDS = {"engine", "host", "site", "environment", "protected", "description"}
+DATABASE_FIELDS = {"engine", "host", "site", "environment", "protected", "description", "synchronous"}
 
 SITE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DOMAIN_RE = re.compile(
@@ -302,8 +304,12 @@ def _check_database(name, db, ctx, errors):
     host = db.get("host")
     if host not in ctx["all_hosts"]:
         errors.append(f"{where}: host: '{host}' is not a host of the inventory")
-    elif engine in KNOWN_ENGINES and host not in ctx["groups"].get(ENGINE_GROUPS[engine], []):
-        errors.append(f"{where}: host: '{host}' is not in group '{ENGINE_GROUPS[engine]}'")
+    elif engine in KNOWN_ENGINES and host not in ctx["groups"].get(ENGINE_GROUPS[engine], []) \
+            and host not in ctx["groups"].get(TIER_GROUPS[engine], []):
+        tier = TIER_GROUPS[engine]
+        also = f" (nor in '{tier}', the replicated tier)" if ctx["groups"].get(tier) else ""
+        errors.append(f"{where}: host: '{host}' is not in group '{ENGINE_GROUPS[engine]}'{also}")
+    _check_database_synchronous(where, db, ctx, errors)
     site = db.get("site")
     if site is not None and site not in ctx["sites"]:
         errors.append(f"{where}: site: '{site}' is not a site of the data model")
@@ -316,6 +322,28 @@ def _check_database(name, db, ctx, errors):
         errors.append(f"{where}: protected: must be true or false")
     if not re.match(r"^[a-z][a-z0-9_]{0,62}$", str(name)):
         errors.append(f"{where}: name: must be lower case letters, digits and _ (at most 63)")
+
+
+def _check_database_synchronous(where, db, ctx, errors):
+    """`synchronous` (PostgreSQL on the patroni tier only): a commit waits for a standby (RPO 0)."""
+    if "synchronous" not in db:
+        return
+    if not isinstance(db["synchronous"], bool):
+        errors.append(f"{where}: synchronous: must be true or false")
+    elif db.get("engine") != "postgresql":
+        errors.append(f"{where}: synchronous: only a PostgreSQL database takes it "
+                      "(Galera replicates every MariaDB database synchronously)")
+    elif db.get("host") not in ctx["groups"].get(TIER_GROUPS["postgresql"], []):
+        errors.append(f"{where}: synchronous: host '{db.get('host')}' is not on the replicated tier "
+                      f"(group '{TIER_GROUPS['postgresql']}'): a single server has no standby to wait for")
+
+
+def _check_tiers(groups, errors):
+    """A replicated tier needs an odd number of hosts, at least 3, for its quorum."""
+    for tier in sorted(set(TIER_GROUPS.values())):
+        hosts = groups.get(tier) or []
+        if hosts and (len(hosts) < 3 or len(hosts) % 2 == 0):
+            errors.append(f"group {tier}: {len(hosts)} host(s); its quorum needs an odd number, at least 3")
 
 
 def _check_dns(dns_domains, errors):
@@ -378,6 +406,7 @@ def datamodel_errors(sites, databases, groups, dns_domains=None, php_versions=No
         _check_site(name, sites[name], ctx, errors)
     for name in sorted(databases):
         _check_database(name, databases[name], ctx, errors)
+    _check_tiers(ctx["groups"], errors)
     if dns_domains is not None:
         _check_dns(dns_domains, errors)
     if vault_sites is not None:

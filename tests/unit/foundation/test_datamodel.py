@@ -310,3 +310,50 @@ def test_multi_node_sites_get_the_shared_redis():
     """site_defaults resolves `auto` to redis on a site of several nodes: the .env must then say where Redis is."""
     sites = datamodel.site_defaults({"duo": {"hosts": ["web_01", "web_02"], "domains": ["duo.lab.test"]}}, {})
     assert datamodel.site_platform_env(sites["duo"], {"redis_host": "10.77.0.40"})["REDIS_HOST"] == "10.77.0.40"
+
+
+TIER_GROUPS = dict(GROUPS, all=GROUPS["all"] + ["db_01", "db_02", "db_03"],
+                   galera=["db_01", "db_02", "db_03"], patroni=["db_01", "db_02", "db_03"])
+
+
+def tier_errors(sites, databases, groups=TIER_GROUPS):
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    return datamodel.datamodel_errors(normalized, databases, groups, php_versions=PHP)
+
+
+def test_database_on_the_tier_with_synchronous_replication():
+    sites, dbs, _ = good_model()
+    dbs["beta_pg"].update(host="db_01", synchronous=True)
+    dbs["alpha_prod"]["host"] = "db_02"
+    assert tier_errors(sites, dbs) == []
+
+
+def test_synchronous_on_a_single_server_is_refused_with_name_and_field():
+    sites, dbs, _ = good_model()
+    dbs["beta_pg"]["synchronous"] = True
+    assert tier_errors(sites, dbs) == [
+        "database beta_pg: synchronous: host 'whc' is not on the replicated tier (group 'patroni'): "
+        "a single server has no standby to wait for"]
+
+
+def test_synchronous_on_mariadb_or_not_a_bool_is_refused():
+    sites, dbs, _ = good_model()
+    dbs["alpha_prod"].update(host="db_01", synchronous=True)
+    dbs["beta_pg"].update(host="db_01", synchronous="yes")
+    assert tier_errors(sites, dbs) == [
+        "database alpha_prod: synchronous: only a PostgreSQL database takes it "
+        "(Galera replicates every MariaDB database synchronously)",
+        "database beta_pg: synchronous: must be true or false"]
+
+
+def test_database_outside_both_groups_names_the_tier():
+    sites, dbs, _ = good_model()
+    dbs["beta_pg"]["host"] = "web_01"
+    assert tier_errors(sites, dbs) == [
+        "database beta_pg: host: 'web_01' is not in group 'postgresql' (nor in 'patroni', the replicated tier)"]
+
+
+def test_tier_below_its_quorum_is_refused():
+    sites, dbs, _ = good_model()
+    groups = dict(TIER_GROUPS, galera=["db_01", "db_02"])
+    assert tier_errors(sites, dbs, groups) == ["group galera: 2 host(s); its quorum needs an odd number, at least 3"]
