@@ -28,6 +28,10 @@ SESSION_DRIVERS = ("auto", "file", "redis", "database", "cookie")
 CACHE_DRIVERS = ("auto", "file", "redis", "database", "array")
 QUEUE_CONNECTIONS = ("auto", "sync", "redis", "database")
 UPLOAD_DISKS = ("local", "s3", "none")
+# Who owns a site's layout on its hosts: Laravel Forge (/home/forge/<domain>, Supervisor, forge's
+# crontab; docs/forge.md) or this repository (/srv/www/<site>, systemd units; docs/conventions.md).
+SITE_LAYOUTS = ("native", "forge")
+FORGE_GROUP = "forge_managed"
 DNS_PROVIDERS = ("godaddy", "route53", "lab", "unknown")
 REGISTRARS = ("godaddy", "route53", "lab", "unknown")
 
@@ -35,7 +39,7 @@ SITE_FIELDS = {
     "description", "status", "environment", "domains", "hosts", "repo", "branch", "php_version",
     "unconfirmed", "databases", "workers", "scheduler", "search", "search_indexes", "web_root",
     "health_path", "keep_releases", "session_driver", "cache_driver", "queue_connection",
-    "uploads", "limits", "env",
+    "uploads", "limits", "env", "layout",
 }
 REQUIRED_SITE_FIELDS = ("domains", "hosts", "repo", "php_version")
 LIMIT_FIELDS = {
@@ -127,6 +131,7 @@ def _check_site(name, site, ctx, errors):
     _check_site_fields(where, site, errors)
     _check_site_domains(where, name, site, ctx, errors)
     hosts = _check_site_hosts(where, site, ctx, errors)
+    _check_site_layout(where, site, hosts, ctx, errors)
     _check_site_php_and_databases(where, name, site, ctx, errors)
     _check_site_workers(where, site, errors)
     _check_site_drivers(where, site, hosts, errors)
@@ -189,6 +194,22 @@ def _check_site_hosts(where, site, ctx, errors):
     if len(hosts) != len(set(hosts)):
         errors.append(f"{where}: hosts: lists a host twice")
     return hosts
+
+
+def _check_site_layout(where, site, hosts, ctx, errors):
+    """`layout` is native or forge; a forge site only on hosts of group forge_managed."""
+    layout = site.get("layout", "native")
+    if layout not in SITE_LAYOUTS:
+        errors.append(f"{where}: layout: '{layout}' is not one of {', '.join(SITE_LAYOUTS)}")
+        return
+    if layout == "forge":
+        forge_hosts = set(ctx["groups"].get(FORGE_GROUP, []))
+        for host in hosts:
+            if host in ctx["all_hosts"] and host not in forge_hosts:
+                errors.append(
+                    f"{where}: layout: 'forge' but host '{host}' is not Forge-managed (group {FORGE_GROUP}) / "
+                    f"site Forge sur un hôte que Forge ne gère pas"
+                )
 
 
 def _check_site_php_and_databases(where, name, site, ctx, errors):

@@ -357,3 +357,28 @@ def test_tier_below_its_quorum_is_refused():
     sites, dbs, _ = good_model()
     groups = dict(TIER_GROUPS, galera=["db_01", "db_02"])
     assert tier_errors(sites, dbs, groups) == ["group galera: 2 host(s); its quorum needs an odd number, at least 3"]
+
+
+def test_layout_forge_on_forge_managed_host_is_accepted():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["layout"] = "forge"
+    groups = dict(GROUPS, forge_managed=["whc"])
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    assert datamodel.datamodel_errors(normalized, dbs, groups, dns_domains=dns, php_versions=PHP) == []
+
+
+def test_layout_forge_on_a_host_forge_does_not_manage_names_site_host_and_field():
+    sites, dbs, dns = good_model()
+    sites["beta"]["layout"] = "forge"
+    groups = dict(GROUPS, forge_managed=["whc", "web_02"])
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    assert datamodel.datamodel_errors(normalized, dbs, groups, dns_domains=dns, php_versions=PHP) == [
+        "site beta: layout: 'forge' but host 'web_01' is not Forge-managed (group forge_managed) / "
+        "site Forge sur un hôte que Forge ne gère pas"
+    ]
+
+
+def test_unknown_layout_is_refused():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["layout"] = "plesk"
+    assert errors_of(sites, dbs, dns) == ["site alpha: layout: 'plesk' is not one of native, forge"]
