@@ -11,6 +11,8 @@ adds what discovery needs beyond them.
 - ``forge_site(server, path, lines)``: one Nginx server block as a discovered site.
 - ``supervisor_workers(text)``: Supervisor programs with their numprocs and queue.
 - ``os_release(text)``: ID, VERSION_ID and PRETTY_NAME of /etc/os-release.
+- ``env_merge(text, values, remove)``: a ``.env`` with the model's values merged in, every other line kept
+  (the ``forge_env`` module writes it on a Forge site); ``env_quote(value)``: one value as Forge writes it.
 
 Malformed input raises site_parse's ``ParseError`` naming the file and the line.
 """
@@ -158,3 +160,81 @@ def os_release(text):
             key, value = line.split("=", 1)
             values[key.strip()] = value.strip().strip("\"'")
     return {"id": values.get("ID"), "version_id": values.get("VERSION_ID"), "pretty_name": values.get("PRETTY_NAME")}
+
+
+_ENV_PLAIN = re.compile(r"^[A-Za-z0-9_./:@+,-]*$")
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _env_unquote(raw, quoted_with):
+    """The value as Laravel's dotenv reads it: double quotes unescape \\\\ \\" \\$ \\n."""
+    if quoted_with != '"':
+        return raw
+    return _UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), raw)
+
+
+def env_quote(value):
+    """A value as Forge's editor leaves it: bare when plain, else double-quoted with escapes."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    if _ENV_PLAIN.match(text):
+        return text
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
+    return '"%s"' % text
+
+
+def env_merge(text, values, remove=(), source="<string>"):
+    """Merge ``values`` ({NAME: value}) into the ``.env`` ``text``; drop the names in ``remove``.
+
+    Every other line (comments, blank lines, names the model does not know) stays as it is, in its
+    place; a name whose value already equals the wanted one keeps its line byte for byte; a name not
+    present is appended at the end. Returns {'content', 'changed' (names given another value),
+    'added', 'removed', 'kept' (names present and not in ``values``: unknown to the model)}.
+    Malformed text raises ParseError naming the line (never its text).
+    """
+    values = {str(k): v for k, v in (values or {}).items()}
+    remove = set(remove or ()) - set(values)
+    lines = text.splitlines()
+    out, seen, changed, removed, kept, index = [], set(), [], [], [], 0
+    while index < len(lines):
+        number, start = index + 1, index
+        line = lines[index].strip()
+        index += 1
+        if not line or line.startswith("#"):
+            out.append(lines[start])
+            continue
+        match = _ENV_LINE.match(line)
+        if not match:
+            raise ParseError("%s:%d: expected NAME=value" % (source, number))
+        name, raw = match.group(1), match.group(2)
+        value, index = _env_value(raw, lines, index, source, number)
+        original = lines[start:index]
+        if name in remove:
+            if name not in removed:
+                removed.append(name)
+            continue
+        if name in values:
+            seen.add(name)
+            wanted = env_quote(values[name])
+            wanted_value = values[name]
+            wanted_text = "" if wanted_value is None else (
+                ("true" if wanted_value else "false") if isinstance(wanted_value, bool) else str(wanted_value))
+            if _env_unquote(value, raw[:1]) == wanted_text:
+                out.extend(original)
+            else:
+                out.append("%s=%s" % (name, wanted))
+                if name not in changed:
+                    changed.append(name)
+            continue
+        if name not in kept:
+            kept.append(name)
+        out.extend(original)
+    added = [name for name in values if name not in seen]
+    for name in added:
+        out.append("%s=%s" % (name, env_quote(values[name])))
+    content = "\n".join(out) + ("\n" if out else "")
+    return {"content": content, "changed": changed, "added": added, "removed": removed, "kept": kept}
