@@ -27,7 +27,7 @@ options:
     type: path
     required: true
   values:
-    description: Names and values to set (secrets among them: the module's input is never logged).
+    description: Names and values to set, secrets among them (the module's input is never logged).
     type: dict
     default: {}
   remove:
