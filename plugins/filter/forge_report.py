@@ -11,6 +11,7 @@
   the host, the file and the line.
 - ``forge_model_to_confirm(sites, databases, hosts, dns_domains, forge_hosts)``: the open questions the
   data model alone shows (placeholders, ``unconfirmed`` fields, unowned databases, DNS), no host read.
+- ``forge_worker_logs(conf_paths)``: the log file of each Supervisor program Forge wrote (logs.yml).
 - ``forge_report_markdown(reports)`` and ``forge_to_confirm_markdown(items, title)``: the Markdown texts.
 
 Secret names are recognised by plugins/filter/datamodel.py's rule (env_secret_names), not here.
@@ -453,11 +454,24 @@ def forge_model_to_confirm(sites, databases=None, hosts=None, dns_domains=None, 
     return items
 
 
+def forge_worker_logs(conf_paths, forge_home="/home/forge"):
+    """The log of each Supervisor program file Forge wrote (``/etc/supervisor/conf.d/worker-101.conf``): Forge
+    names the program after the file and logs it to ``<forge_home>/.forge/<program>.log``. For logs.yml."""
+    out = []
+    for path in sorted(conf_paths or []):
+        name = os.path.basename(str(path))
+        if name.endswith(".conf"):
+            program = name[:-len(".conf")]
+            out.append({"name": "worker " + program, "path": "%s/.forge/%s.log" % (forge_home, program)})
+    return out
+
+
 class FilterModule(object):
     def filters(self):
         return {
             "forge_compare": forge_compare,
             "forge_drift": forge_drift,
+            "forge_worker_logs": forge_worker_logs,
             "forge_model_to_confirm": forge_model_to_confirm,
             "forge_report_markdown": forge_report_markdown,
             "forge_to_confirm_markdown": forge_to_confirm_markdown,

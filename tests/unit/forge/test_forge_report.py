@@ -144,3 +144,9 @@ def test_drift_of_one_site_as_a_role_asks_for_it():
     lines = forge_report.forge_drift(rep, site="shop")
     assert [line.split(": ", 2)[2].split(" (")[0] for line in lines] == ["php_version shop.test", "worker queue default"]
     assert forge_report.forge_drift(rep, site="docs") == []
+
+
+def test_worker_logs_follow_forge_naming():
+    assert forge_report.forge_worker_logs(["/etc/supervisor/conf.d/worker-101.conf", "/etc/supervisor/conf.d/notes.txt"]) == [
+        {"name": "worker worker-101", "path": "/home/forge/.forge/worker-101.log"}]
+    assert forge_report.forge_worker_logs(None) == []
