@@ -2,7 +2,8 @@
 # Build, by hand and in one go, a host in Laravel Forge's layout (what Forge provisions on a server and
 # creates for a site), from the app copied to /tmp/forge-app (tests/app, a real minimal Laravel app):
 # - user forge (bash, in group sudo with a password, plus Forge's NOPASSWD reload rules);
-# - /home/forge/shop.test (the app, its .env) and /home/forge/legacy.test (a site the model lacks);
+# - /home/forge/shop.test (the app, its .env; a git checkout of /srv/git/shop.git, branch main) and
+#   /home/forge/legacy.test (a site the model lacks);
 # - /etc/nginx/sites-available/<domain> with Forge's includes (forge-conf/<domain>/{before,server,after}),
 #   enabled by symlink, a TLS certificate under /etc/nginx/ssl/<domain>/<id>/, the catch-all server;
 # - PHP 8.2's www pool running as forge; Supervisor's worker-101.conf (queue:work of shop.test);
@@ -132,6 +133,18 @@ EOS
 
 DBPASS=$(rand)
 site shop.test shop_db
+# Forge's sites are git checkouts of their repository (here a local one, owned by forge as Forge's deploy
+# key would read it): branch main, tracking origin, so Forge's deploy script can `git pull origin main`.
+rm -rf /srv/git/shop.git
+install -d -o forge -g forge -m 0755 /srv/git
+runuser -u forge -- sh -ec '
+  git init -q --bare -b main /srv/git/shop.git
+  cd /home/forge/shop.test
+  git init -q -b main
+  git add -A
+  git -c user.name=Forge -c user.email=forge@localhost commit -qm "Initial import"
+  git remote add origin /srv/git/shop.git
+  git push -q -u origin main'
 site legacy.test old_reports
 vhost shop.test "shop.test www.shop.test" 1
 vhost legacy.test "legacy.test" 0

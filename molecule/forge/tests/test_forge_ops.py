@@ -1,0 +1,103 @@
+"""Site shop (layout forge) operated the way Forge expects (issue #17, point 2), after test_forge.py has
+checked discovery on the untouched host: a deploy runs Forge's deploy script as forge and pulls the new
+commit, artisan runs in /home/forge/shop.test as forge, logs.yml finds Forge's logs, env.yml changes one
+name of Forge's .env and keeps every other line; Forge's files stay forge's, and no systemd unit, timer,
+user or /srv/www of this repository appears. Tests run in file order (each builds on the one before)."""
+
+import pytest
+from lab_playbook import playbook, task_output
+
+SITE_DIR = "/home/forge/shop.test"
+ENV = SITE_DIR + "/.env"
+PUSH = ("runuser -u forge -- sh -ec 'rm -rf /tmp/shop-work && git clone -q /srv/git/shop.git /tmp/shop-work"
+        " && cd /tmp/shop-work && echo \"deployed by the forge scenario\" >> README.md"
+        " && git -c user.name=Dev -c user.email=dev@localhost commit -qam \"Next release\""
+        " && git push -q origin main && git rev-parse HEAD'")
+
+
+def head(host):
+    return host.check_output("runuser -u forge -- git -C %s rev-parse HEAD" % SITE_DIR)
+
+
+def assert_forge_owns_the_site(host):
+    assert host.check_output("find %s ! -user forge -printf '%%p\\n' | head -5" % SITE_DIR) == ""
+    env = host.file(ENV)
+    assert (env.user, env.group, env.mode) == ("forge", "forge", 0o600)
+
+
+def test_deploy_runs_forges_script_as_forge_and_pulls_the_new_commit(host):
+    env_before = host.file(ENV).md5sum
+    new = host.check_output(PUSH)
+    assert head(host) != new
+    rc, out = playbook("deploy.yml", "-e", "site=shop")
+    assert rc == 0, out[-3000:]
+    assert head(host) == new
+    assert "Restarting FPM..." in task_output(out, "laravel_app : Show the deploy script's output"), out[-3000:]
+    assert host.file(SITE_DIR + "/vendor/autoload.php").exists
+    assert host.file(ENV).md5sum == env_before
+    assert_forge_owns_the_site(host)
+    assert host.run("git -C %s status --porcelain --untracked-files=no" % SITE_DIR).stdout == ""
+
+
+def test_a_second_deploy_is_a_no_op(host):
+    rc, out = playbook("deploy.yml", "-e", "site=shop")
+    assert rc == 0, out[-3000:]
+    assert "already checked out: nothing to do" in out
+    assert "changed=0" in out.split("PLAY RECAP")[-1].split("mol-forge")[1].splitlines()[0]
+
+
+def test_artisan_runs_in_forges_site_directory_as_forge(host):
+    rc, out = playbook("artisan.yml", "-e", "site=shop", "-e", "cmd=env")
+    assert rc == 0, out[-3000:]
+    assert "production" in task_output(out, "Show its output"), out[-3000:]
+    assert_forge_owns_the_site(host)
+
+
+def test_logs_reads_forges_files(host):
+    rc, out = playbook("logs.yml", "-e", "site=shop", "-e", "lines=5")
+    assert rc == 0, out[-3000:]
+    printed = task_output(out, "Print them")
+    assert "nginx error (/var/log/nginx/shop.test-error.log)" in printed, out[-3000:]
+    assert "worker worker-101 (/home/forge/.forge/worker-101.log)" in printed, out[-3000:]
+    assert "/srv/www" not in out
+
+
+def test_env_change_writes_one_name_and_keeps_every_other_line(host):
+    before = host.file(ENV).content_string
+    rc, out = playbook("env.yml", "-e", "site=shop", "-e", '{"set": {"MAIL_FROM_NAME": "Boutique test"}}')
+    assert rc == 0, out[-3000:]
+    after = host.file(ENV).content_string
+    assert after == before + 'MAIL_FROM_NAME="Boutique test"\n'
+    report = task_output(out, "laravel_app : Report the Forge .env")
+    assert "written" in report and "added: MAIL_FROM_NAME" in report, out[-3000:]
+    # Names the model does not know are kept and listed (never their values).
+    assert "APP_KEY" in report and "DB_PASSWORD" in report and "base64:" not in out
+    assert_forge_owns_the_site(host)
+    # Put back: unset removes the name, the file is Forge's again byte for byte.
+    rc, out = playbook("env.yml", "-e", "site=shop", "-e", '{"unset": ["MAIL_FROM_NAME"]}')
+    assert rc == 0, out[-3000:]
+    assert host.file(ENV).content_string == before
+    assert_forge_owns_the_site(host)
+
+
+def test_a_domain_the_host_does_not_serve_is_refused_before_any_change(host):
+    before = host.check_output("/usr/local/sbin/forge-snapshot")
+    rc, out = playbook("env.yml", "-e", "site=docs", "-e", '{"set": {"MAIL_FROM_NAME": "Docs"}}')
+    assert rc != 0
+    message = task_output(out, "laravel_app : Refuse a domain this host does not serve as a Forge site")
+    assert "site docs, host mol-forge, field domains: /home/forge/docs.test does not exist" in message, out[-3000:]
+    assert host.check_output("/usr/local/sbin/forge-snapshot") == before
+
+
+@pytest.mark.parametrize("path", ["/etc/systemd/system/shop-worker@.service", "/etc/systemd/system/shop-scheduler.timer",
+                                  "/etc/systemd/system/shop-scheduler.service", "/etc/laravel-workers", "/srv/www"])
+def test_nothing_of_ours_beside_forges_workers_and_scheduler(host, path):
+    assert not host.file(path).exists
+
+
+def test_forges_worker_and_scheduler_are_still_the_only_ones(host):
+    units = host.check_output("systemctl list-units --all --plain --no-legend 'shop*' 'php-fpm-site@*'")
+    assert units == ""
+    assert not host.user("shop").exists
+    assert "worker-101" in host.check_output("supervisorctl status")
+    assert "schedule:run" in host.check_output("crontab -l -u forge")
