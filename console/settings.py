@@ -26,6 +26,11 @@ CONSOLE_INVENTORY = os.environ.get("CONSOLE_INVENTORY", "inventories/lab")
 CONSOLE_VAULT_PASSWORD_FILE = os.environ.get("CONSOLE_VAULT_PASSWORD_FILE", "")
 # Seconds a status (dashboard) reading stays fresh before the dashboard offers a refresh.
 CONSOLE_STATUS_MAX_AGE = int(os.environ.get("CONSOLE_STATUS_MAX_AGE", "600"))
+# Seconds between two refreshes of the dashboard's live part (htmx polling of the cached readings and runs).
+CONSOLE_DASHBOARD_REFRESH = int(os.environ.get("CONSOLE_DASHBOARD_REFRESH", "15"))
+# Logs "follow": seconds between the end of one reading (logs.yml) and the next, and how many readings at most.
+CONSOLE_LOGS_FOLLOW_SECONDS = int(os.environ.get("CONSOLE_LOGS_FOLLOW_SECONDS", "10"))
+CONSOLE_LOGS_FOLLOW_ROUNDS = int(os.environ.get("CONSOLE_LOGS_FOLLOW_ROUNDS", "60"))
 # Artisan commands the console offers (each is still checked by plugins/filter/artisan.py's artisan_refusal).
 CONSOLE_ARTISAN_ALLOWED = [
     "about", "migrate --force", "migrate:status", "config:cache", "config:clear", "route:cache", "route:list",

@@ -106,3 +106,18 @@ def cleanup_name(name):
     if not _datamodel.SITE_NAME_RE.match(name or ""):
         raise Refused(f"Not a site or database name / nom invalide : {name!r}")
     return name
+
+
+def follow_rounds(value, most):
+    """How many more times logs are read again (0 or empty: not following), at most `most`."""
+    if value in ("", None, "0"):
+        return 0
+    if value == "on":
+        return most
+    try:
+        rounds = int(value)
+    except (TypeError, ValueError):
+        raise Refused("Follow: a number of rounds / un nombre de lectures") from None
+    if rounds < 0:
+        raise Refused("Follow: a number of rounds / un nombre de lectures")
+    return min(rounds, most)

@@ -133,7 +133,9 @@ def execute(run_id, runner=_default_runner):
         log.exception("run %s", run.pk)
         RunEvent.objects.create(run_id=run.pk, counter=10 ** 9, event="console_error", stdout=f"console: {exc}")
     seconds = time.monotonic() - started
-    text = summary.summarize(run.kind, run.site, run.params, status, events, seconds)
+    # A retirement names its target in its parameters (site or database), not in the run's site.
+    target = run.site or run.params.get("site") or run.params.get("retire") or ""
+    text = summary.summarize(run.kind, target, run.params, status, events, seconds)
     Run.objects.filter(pk=run.pk).update(
         state=status if status in ("successful", "failed", "canceled") else "error", rc=rc, finished=timezone.now(),
         summary=text, tasks_done=state["tasks"], hosts=state["hosts"], current_task="")

@@ -14,8 +14,10 @@ from django.core.paginator import Paginator
 from django.db.models import Max
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from . import checks, roles, runner
 from .datamodel import inventory_path, model, sites as model_sites
@@ -23,15 +25,17 @@ from .models import Run, StatusReading
 from .tasks import execute_run
 
 
-def _start(request, kind, site, params):
-    """Queue a run (or say why not) and go to its page."""
+def _start(request, kind, site, params, query=""):
+    """Queue a run (or say why not) and go to its page (`query`: appended to its address)."""
     try:
         run = runner.queue_run(kind, site, params, request.user)
     except runner.Busy as busy:
         messages.error(request, str(busy))
         return redirect("site", site=site) if site else redirect("dashboard")
     execute_run(run.pk)
-    return redirect("run", pk=run.pk)
+    url = reverse("run", kwargs={"pk": run.pk}) + query
+    # An htmx request (the logs' follow) navigates the whole page to the new run.
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _refuse(request, site, exc):
@@ -64,8 +68,11 @@ def dashboard(request):
     oldest = min((r["read_at"] for r in rows if r["read_at"]), default=None)
     stale = oldest is None or (timezone.now() - oldest).total_seconds() > settings.CONSOLE_STATUS_MAX_AGE
     running = Run.objects.filter(state__in=Run.ACTIVE).order_by("id")[:20]
-    return render(request, "web/dashboard.html", {"rows": rows, "stale": stale, "running": running,
-                                                  "inventory": settings.CONSOLE_INVENTORY})
+    # htmx polling (every CONSOLE_DASHBOARD_REFRESH seconds) asks for the live part only.
+    template = "web/dashboard_live.html" if request.htmx else "web/dashboard.html"
+    return render(request, template, {"rows": rows, "stale": stale, "running": running,
+                                      "inventory": settings.CONSOLE_INVENTORY,
+                                      "refresh": settings.CONSOLE_DASHBOARD_REFRESH})
 
 
 @login_required
@@ -93,7 +100,7 @@ def site(request, site):
         "name": site, "site": sites[site], "reading": reading.data if reading else {},
         "read_at": reading.read_at if reading else None,
         "runs": Run.objects.filter(site=site)[:15], "env": sorted(_current_env(site).items()),
-        "artisan": settings.CONSOLE_ARTISAN_ALLOWED,
+        "artisan": settings.CONSOLE_ARTISAN_ALLOWED, "follow_seconds": settings.CONSOLE_LOGS_FOLLOW_SECONDS,
         "can_act": roles.allowed(request.user, "deploy", site),
     })
 
@@ -131,7 +138,22 @@ def _given(**params):
 deploy = _site_action("deploy", lambda post, site, sites: _given(ref=checks.ref(post.get("ref", ""))))
 rollback = _site_action("rollback", lambda post, site, sites: _given(release=checks.release(post.get("release", ""))))
 artisan = _site_action("artisan", lambda post, site, sites: {"cmd": checks.artisan_command(post.get("cmd", ""), site, sites)})
-logs = _site_action("logs", lambda post, site, sites: {"lines": checks.lines(post.get("lines", "100"))}, active=False)
+
+
+@login_required
+@require_POST
+def logs(request, site):
+    """The last lines of the site's logs (logs.yml). With `follow`, the run's page reads them again
+    CONSOLE_LOGS_FOLLOW_SECONDS after each reading ends (a new logs.yml run each time, while the page is
+    open), at most CONSOLE_LOGS_FOLLOW_ROUNDS times: `follow` counts the rounds left."""
+    roles.require(request.user, "logs", site)
+    try:
+        _checked_site(request, "logs", site, active=False)
+        params = {"lines": checks.lines(request.POST.get("lines", "100"))}
+        follow = checks.follow_rounds(request.POST.get("follow", ""), settings.CONSOLE_LOGS_FOLLOW_ROUNDS)
+    except checks.Refused as exc:
+        return _refuse(request, site, exc)
+    return _start(request, "logs", site, params, f"?follow={follow}" if follow else "")
 
 
 def _parse_env_form(text):
@@ -199,7 +221,18 @@ def history(request):
 @login_required
 def run_page(request, pk):
     run = get_object_or_404(Run, pk=pk)
-    return render(request, "web/run.html", {"run": run, "plan": _plan_items(run)})
+    return render(request, "web/run.html", {"run": run, "plan": _plan_items(run), "follow": _follow(request, run),
+                                            "follow_seconds": settings.CONSOLE_LOGS_FOLLOW_SECONDS})
+
+
+def _follow(request, run):
+    """Rounds of logs following left for this page (0: not following)."""
+    if run.kind != "logs" or not roles.allowed(request.user, "logs", run.site):
+        return 0
+    try:
+        return checks.follow_rounds(request.GET.get("follow", ""), settings.CONSOLE_LOGS_FOLLOW_ROUNDS)
+    except checks.Refused:
+        return 0
 
 
 @login_required
@@ -213,7 +246,9 @@ def run_events(request, pk):
     events = list(run.events.filter(counter__gt=after).order_by("counter")[:500])
     last = events[-1].counter if events else after
     more = run.active or len(events) == 500
-    response = render(request, "web/run_events.html", {"run": run, "events": events, "after": last, "more": more})
+    response = render(request, "web/run_events.html", {
+        "run": run, "events": events, "after": last, "more": more, "follow": _follow(request, run),
+        "follow_seconds": settings.CONSOLE_LOGS_FOLLOW_SECONDS})
     if not more:
         response.status_code = 286
     return response

@@ -46,3 +46,12 @@ def test_plan_report_shown_as_a_table(client, people, tmp_path):
     client.force_login(people["admin"])
     page = client.get(f"/runs/{run.pk}/").content.decode()
     assert "Plan on whc" in page and "kept: <b>3</b>" in page and "no traffic" in page and "2.0" in page
+
+
+def test_dashboard_polls_its_live_part(client, people, sites):
+    client.force_login(people["viewer"])
+    page = client.get("/").content.decode()
+    assert 'id="live" hx-get="/" hx-trigger="every 15s"' in page and 'data-site="demo"' in page
+    # The htmx request gets the live part alone (which polls again), without the page around it.
+    part = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+    assert part.lstrip().startswith('<div id="live"') and 'data-site="demo"' in part and "<html" not in part

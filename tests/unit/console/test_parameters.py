@@ -98,3 +98,31 @@ def test_retire_needs_the_name_typed_twice(client, people, sites, queued):
     assert Run.objects.count() == 0
     client.post("/cleanup/retire", {"kind": "site_cleanup", "name": "old", "confirm": "old"})
     assert Run.objects.get().params == {"mode": "retire", "site": "old", "confirm": "old"}
+
+
+def test_follow_rounds():
+    assert checks.follow_rounds("", 60) == 0 and checks.follow_rounds("0", 60) == 0
+    assert checks.follow_rounds("on", 60) == 60 and checks.follow_rounds("500", 60) == 60
+    assert checks.follow_rounds("3", 60) == 3
+    for bad in ("-1", "x"):
+        with pytest.raises(checks.Refused):
+            checks.follow_rounds(bad, 60)
+
+
+def test_logs_follow_queues_a_reading_and_the_next_one(client, people, sites, queued):
+    client.force_login(people["deployer"])
+    response = client.post("/sites/demo/logs", {"lines": "20", "follow": "on"})
+    run = Run.objects.get()
+    assert response.status_code == 302 and response.url == f"/runs/{run.pk}/?follow=60"
+    assert run.kind == "logs" and run.params == {"lines": 20} and queued == [run.pk]
+    # The run over, its events ask for the next reading (htmx, after the delay), one round fewer.
+    Run.objects.filter(pk=run.pk).update(state="successful")
+    page = client.get(f"/runs/{run.pk}/events?after=-1&follow=60").content.decode()
+    assert 'id="follow-next"' in page and '"follow": "59"' in page and 'hx-post="/sites/demo/logs"' in page
+    # The next reading through htmx: the whole page goes to the new run.
+    response = client.post("/sites/demo/logs", {"lines": "20", "follow": "59"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Redirect"].endswith("/?follow=59")
+    # Without follow: nothing more is asked for; a viewer never gets the next reading.
+    assert "follow-next" not in client.get(f"/runs/{run.pk}/events?after=-1").content.decode()
+    client.force_login(people["viewer"])
+    assert "follow-next" not in client.get(f"/runs/{run.pk}/events?after=-1&follow=60").content.decode()
