@@ -8,7 +8,8 @@ ENGINE is mariadb (PyMySQL) or postgresql (psycopg2), both Debian packages. Crea
 in its own committed transaction; a failed connection or write is counted and the next tick
 reconnects. At the end, reads back which acknowledged ids are in the table (retrying for up to 30 s
 until the address answers). Prints one JSON object: acknowledged, failed, lost (acknowledged ids
-missing), rto (longest time between a failed write and the next acknowledged one, seconds).
+missing), rto (longest time between a failed write and the next acknowledged one, seconds),
+first_failure_at and last_ack_at (epoch seconds).
 """
 
 import argparse
@@ -30,6 +31,7 @@ def run(args):
     ddl = "CREATE TABLE IF NOT EXISTS failover_probe (id INT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)"
     conn = None
     acked, failed, first_fail, rto, errors = [], 0, None, 0.0, []
+    first_failure_at = last_ack_at = None
     start = time.time()
     tick = 1.0 / args.rate
     n = args.first_id
@@ -46,6 +48,7 @@ def run(args):
             cur.execute("INSERT INTO failover_probe (id, at) VALUES (%s, %s)", (n, t0))
             conn.commit()
             acked.append(n)
+            last_ack_at = time.time()
             if first_fail is not None:
                 rto = max(rto, time.time() - first_fail)
                 first_fail = None
@@ -55,6 +58,8 @@ def run(args):
                 errors.append("%s: %s" % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
             if first_fail is None:
                 first_fail = t0
+            if first_failure_at is None:
+                first_failure_at = t0
             try:
                 if conn is not None:
                     conn.close()
@@ -77,7 +82,8 @@ def run(args):
             time.sleep(1)
     lost = None if present is None else sorted(set(acked) - present)
     return {"engine": args.engine, "acknowledged": len(acked), "failed": failed, "rto": round(rto, 2),
-            "lost": lost, "last_id": n, "errors": errors}
+            "lost": lost, "last_id": n, "errors": errors, "first_failure_at": first_failure_at,
+            "last_ack_at": last_ack_at}
 
 
 def main():
