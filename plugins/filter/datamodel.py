@@ -469,22 +469,27 @@ def databases_for_host(databases, host, engine=None):
     }
 
 
-def site_addresses(sites, hostvars, lb_sites=None, lb_hosts=None):
+def site_addresses(sites, hostvars, lb_sites=None, lb_hosts=None, lb_address=None):
     """Return {domain: IPv4} as DNS should answer for every active site.
 
-    A site behind the load balancers (`lb_sites`, when group lb has hosts) answers at the first
-    load balancer; any other site at its first host. Addresses are the hosts' `private_ip`; a
-    host without one (or with a placeholder) is left out, so that nothing points at a guess.
+    A site behind the load balancers (`lb_sites`, when group lb has hosts) answers at their
+    floating address (`lb_address`, CIDR or bare, when set and not a placeholder), else at the
+    first load balancer; any other site at its first host. Addresses are the hosts' `private_ip`;
+    a host without one (or with a placeholder) is left out, so that nothing points at a guess.
     """
     lb_sites = set(lb_sites or [])
     lb_hosts = list(lb_hosts or [])
+    floating = str(lb_address or "").split("/")[0]
     records = {}
     for name, site in (sites or {}).items():
         if site.get("status", "active") == "retired":
             continue
         hosts = site.get("hosts") or []
-        target = lb_hosts[0] if (name in lb_sites and lb_hosts) else (hosts[0] if hosts else None)
+        behind = name in lb_sites and lb_hosts
+        target = lb_hosts[0] if behind else (hosts[0] if hosts else None)
         address = (hostvars or {}).get(target, {}).get("private_ip") if target else None
+        if behind and floating and not _is_placeholder(floating):
+            address = floating
         if not address or _is_placeholder(address):
             continue
         for domain in site.get("domains") or []:

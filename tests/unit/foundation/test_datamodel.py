@@ -260,6 +260,14 @@ def test_site_addresses_point_at_the_first_host_or_the_load_balancer():
     assert datamodel.site_addresses(sites, hostvars, ["one"], [])["one.test"] == "10.0.0.1"
 
 
+def test_site_addresses_point_at_the_floating_address_when_there_is_one():
+    sites = {"one": {"domains": ["one.test"], "hosts": ["web_a"]}, "two": {"domains": ["two.test"], "hosts": ["web_b"]}}
+    hostvars = {"web_a": {"private_ip": "10.0.0.1"}, "web_b": {"private_ip": "10.0.0.2"}, "lb": {"private_ip": "10.0.0.9"}}
+    records = datamodel.site_addresses(sites, hostvars, ["one"], ["lb"], "10.0.0.20/24")
+    assert records == {"one.test": "10.0.0.20", "two.test": "10.0.0.2"}
+    assert datamodel.site_addresses(sites, hostvars, ["one"], ["lb"], "TO-FILL")["one.test"] == "10.0.0.9"
+
+
 def test_site_addresses_never_point_at_a_placeholder():
     sites = {"one": {"domains": ["one.test"], "hosts": ["web_a"]}}
     assert datamodel.site_addresses(sites, {"web_a": {"private_ip": "TO-FILL"}}) == {}
