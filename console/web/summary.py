@@ -1,5 +1,6 @@
 """The plain-language summary of a run and its progress, from ansible-runner's events (pure functions)."""
 
+VALIDATE_PLAY = "Validate the data model"  # playbooks/validate.yml, imported first by the site playbooks
 OK_EVENTS = {"runner_on_ok": "ok", "runner_on_failed": "failed", "runner_on_skipped": "skipped",
              "runner_on_unreachable": "unreachable"}
 
@@ -59,8 +60,9 @@ def summarize(kind, site, params, status, events, seconds):
     if status != "successful":
         if failure:
             host, task, msg = failure
-            return (f"{kind} of {site} FAILED on {host} at '{task}' {took}: {msg} / échec, "
-                    f"le site garde sa version précédente quand le déploiement échoue")
+            kept = (", le site garde sa version précédente quand le déploiement échoue"
+                    if kind in ("deploy", "rollback") else "")
+            return f"{kind} of {site} FAILED on {host} at '{task}' {took}: {msg} / échec{kept}"
         return f"{kind} of {site} {status.upper()} {took} (see the output / voir la sortie)"
     if kind == "deploy":
         shas = _facts(events, "laravel_app_sha")
@@ -80,5 +82,7 @@ def summarize(kind, site, params, status, events, seconds):
         chosen = _facts(events, "laravel_app_release")
         target = ", ".join(sorted(set(chosen.values()))) or params.get("release") or "the previous release"
         return f"rolled {site} back to {target} {took}; health check OK / retour arrière fait"
-    hosts = sorted({(e.get("event_data") or {}).get("host") for e in events if e.get("event") in OK_EVENTS} - {None})
+    # The hosts the action ran on: validate.yml's play (imported first, on every host) does not count.
+    hosts = sorted({(e.get("event_data") or {}).get("host") for e in events if e.get("event") in OK_EVENTS
+                    and (e.get("event_data") or {}).get("play") != VALIDATE_PLAY} - {None})
     return f"{kind} of {site or 'every site'} done on {', '.join(hosts) or 'no host'} {took} / terminé"

@@ -3,11 +3,15 @@ sign-in; a viewer's deploy refused (403) and nothing runs; a bad ref refused bef
 deploy of the test app streaming with its progress and summary, a second deploy of the same site refused
 while it runs; the history with the person's name and the audit line on the host; the notifications in the
 SMTP sink and the HTTP receiver; an env change with its diff reaching shared/.env; a secret key refused;
-the dashboard read from the host; a cleanup plan shown as a table."""
+the dashboard read from the host (and its live part refreshed by htmx); a cleanup plan shown as a table;
+artisan from the allow-list; a retirement refused by the name check, then by the playbook itself; logs with follow."""
 
 import json
+import time
 
 from console_fixtures import console, people, shot, smtp_sink, webhook  # noqa: F401 (fixtures)
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 # Every test takes `host` (one parametrization for all): pytest then keeps them in file order.
 testinfra_hosts = ["mol-console-web"]
@@ -174,6 +178,12 @@ def test_dashboard_reads_the_host(people, host):
     row = admin.text("#sites tr[data-site=demo]")
     release = host.check_output("basename $(readlink /srv/www/demo/current)")
     assert release in row and "200" in row and "rollback successful" in row and "dana" in row
+    # The live part refreshes itself (htmx polling), the page is not reloaded.
+    admin.driver.execute_script("document.body.dataset.loaded = 'once'")
+    shown = admin.text("#refreshed")
+    admin.wait(lambda: admin.text("#refreshed") != shown, 30)
+    assert admin.driver.execute_script("return document.body.dataset.loaded") == "once"
+    assert release in admin.text("#sites tr[data-site=demo]")
     shot(admin, "console-dashboard.png")
 
 
@@ -190,3 +200,58 @@ def test_cleanup_plan_is_shown_as_a_table(people, host):
     dana = people("dana")
     dana.get("/cleanup/")
     assert "403" in dana.text() or "Forbidden" in dana.text()
+
+
+def test_artisan_runs_a_command_of_the_allow_list(people, host):
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    Select(dana.driver.find_element(By.ID, "cmd")).select_by_visible_text("route:list")
+    summary = run_to_the_end(dana, "artisan")
+    assert "artisan of demo done on mol-console-web in" in summary, summary
+    assert "HealthController" in dana.text("#log")  # the command's own output, as artisan printed it
+    shot(dana, "console-artisan.png")
+    lines = [json.loads(line) for line in host.check_output("cat /var/log/infra-audit.log").splitlines() if line]
+    runs = [line for line in lines if line["action"] == "artisan" and line["target"] == "demo"]
+    assert runs and runs[-1]["actor"] == "dana" and runs[-1]["details"]["cmd"] == "route:list"
+
+
+def test_retirement_needs_the_name_and_shows_the_playbooks_refusal(people, host):
+    admin = people("admin")
+    admin.get("/cleanup/")
+    admin.fill("retire-name", "demo")
+    admin.fill("retire-confirm", "dem0")
+    admin.click("retire")
+    admin.wait(lambda: "Type the exact name" in admin.text(".messages"), 20)
+    admin.fill("retire-name", "demo")
+    admin.fill("retire-confirm", "demo")
+    admin.click("retire")
+    admin.wait(lambda: "/runs/" in admin.driver.current_url, 30)
+    summary = admin.wait(lambda: admin.text("#summary"), 300)
+    # site_cleanup.yml's own refusal (site_retire: the site is still in the data model), shown as it is.
+    assert admin.text("#state") == "failed", summary
+    assert "still claimed by the data model" in summary and "still claimed by the data model" in admin.text("#log")
+    shot(admin, "console-retire-refused.png")
+    assert host.file("/srv/www/demo/current").exists
+
+
+def test_logs_show_the_last_lines_then_follow(people, host):
+    """Last in the file: following starts new logs.yml runs until the page is left."""
+    dana = people("dana")
+    dana.get("/sites/demo/")
+    dana.fill("lines", "5")
+    dana.driver.find_element(By.ID, "follow").click()
+    run_to_the_end(dana, "logs")
+    first = dana.driver.current_url
+    assert "follow=" in first and dana.find("#following")
+    assert "nginx access" in dana.text("#log") and "workers and scheduler" in dana.text("#log")
+    # A request reaches the site's access log; the next reading (a new run, started by the page) shows it.
+    marker = f"/console-follow-{int(time.time())}"
+    host.check_output(f"curl -s -o /dev/null -H 'Host: demo.lab.test' http://127.0.0.1{marker}")
+    dana.wait(lambda: dana.driver.current_url != first and "/runs/" in dana.driver.current_url, 180)
+    dana.wait(lambda: marker in dana.text("#log"), 180)
+    dana.driver.execute_script(  # the picture shows the access log's lines, the new request among them
+        "var log = document.getElementById('log'), at = log.textContent.indexOf(arguments[0]);"
+        "log.scrollTop = log.scrollHeight * at / log.textContent.length - 250;", marker)
+    shot(dana, "console-logs-follow.png")
+    dana.click("stop-follow")
+    dana.wait(lambda: "follow=" not in dana.driver.current_url and not dana.find("#following"), 20)

@@ -179,3 +179,14 @@ def test_recover_frees_the_site_of_a_stopped_worker(people):
     run.refresh_from_db()
     assert run.state == "error" and "worker stopped" in run.summary
     runner.queue_run("deploy", "demo", {}, people["deployer"])
+
+
+def test_summary_names_the_hosts_the_action_ran_on():
+    from console.web import summary
+
+    def ok(host, play):
+        return {"event": "runner_on_ok", "event_data": {"host": host, "play": play, "task": "t"}}
+
+    events = [ok("git", summary.VALIDATE_PLAY), ok("web_01", summary.VALIDATE_PLAY), ok("web_01", "Run an artisan command")]
+    text = summary.summarize("artisan", "demo", {}, "successful", events, 3)
+    assert text.startswith("artisan of demo done on web_01 in 3 s"), text
