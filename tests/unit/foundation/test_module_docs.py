@@ -36,7 +36,7 @@ def argument_spec(module):
 
 
 def test_every_module_is_checked():
-    assert MODULES == ["config_files", "db_facts", "db_retire", "forge_env", "host_discover", "infra_audit", "release_prune", "search_migrate", "site_facts", "site_retire"]
+    assert MODULES == ["config_files", "db_facts", "db_retire", "forge_env", "host_discover", "infra_audit", "release_prune", "search_migrate", "site_facts", "site_retire", "unit_states"]
 
 
 @pytest.mark.parametrize("name", MODULES)
