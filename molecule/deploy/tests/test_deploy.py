@@ -119,7 +119,7 @@ def forge_inventory(tmp_path):
     return path
 
 
-def test_forge_managed_host_gets_a_report_not_a_write(host, forge_inventory):
+def test_forge_managed_host_gets_a_report_and_a_native_site_is_refused(host, forge_inventory):
     # What Forge would have changed by hand: a line in the vhost, and its own .env of the site.
     host.run_test(f"echo '# edited by Forge' >> {VHOST}")
     host.run_test("id forge || useradd --create-home forge")
@@ -128,10 +128,13 @@ def test_forge_managed_host_gets_a_report_not_a_write(host, forge_inventory):
 
     rc, out = playbook("web.yml", inventories=[forge_inventory])
     assert rc == 0, out[-3000:]
+    # demo is a native site (layout: native): on a Forge-managed host its systemd workers and timer would run
+    # beside Forge's, so apps.yml refuses it loudly, naming the site, the host and the field, before any write.
     rc, out_apps = playbook("apps.yml", "-e", "apps_deploy=false", inventories=[forge_inventory])
-    assert rc == 0, out_apps[-3000:]
+    assert rc != 0, out_apps[-3000:]
+    assert "site demo, host mol-deploy-web, field layout (native)" in out_apps
+    assert "nothing was changed" in out_apps
     assert host.check_output(f"sha256sum {VHOST} {FORGE_ENV}") == before
-    assert "differs from the data model, nothing written" in out_apps
     assert status(host, "/up") == "200"
 
 
