@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 export PATH="$here/.venv/bin:$PATH" PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
 export DJANGO_SETTINGS_MODULE=console.settings
-bind=${CONSOLE_BIND:-127.0.0.1:8000}
+bind=${CONSOLE_BIND:-127.0.0.1:${CONSOLE_PORT:-8000}}
 manage=(python console/manage.py)
 "${manage[@]}" migrate --noinput -v0
 "${manage[@]}" collectstatic --noinput -v0

@@ -127,6 +127,10 @@ def execute(run_id, runner=_default_runner):
             envvars=_envvars(),
             event_handler=on_event,
             quiet=True,
+            # ansible-runner's default ('jsonfile' in the run's artifacts) would set ANSIBLE_CACHE_PLUGIN*
+            # and hide the repository's fact cache (ansible.cfg: gathering smart, .cache/facts): every run
+            # would gather facts again where ansible-playbook reuses them. Any other value leaves it to ansible.cfg.
+            fact_cache_type="ansible.cfg",
         )
         status, rc = result.status, result.rc
     except Exception as exc:  # pylint: disable=broad-except

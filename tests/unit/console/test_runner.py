@@ -58,6 +58,8 @@ def test_deploy_run(people, notified, settings, tmp_path):
     assert call["private_data_dir"] == str(tmp_path / str(run.pk))
     assert call["extravars"] == {"ref": "main", "site": "demo", "actor": "dan"}
     assert call["inventory"].endswith("inventories/lab")
+    # The repository's ansible.cfg keeps its fact cache: ansible-runner's own ('jsonfile') would replace it.
+    assert call["fact_cache_type"] != "jsonfile"
     assert run.state == "successful" and run.rc == 0 and run.tasks_done == 2
     assert run.hosts["web_01"]["ok"] == 3 and run.hosts["web_01"]["failed"] == 0
     assert run.summary.startswith("deployed 64f42cb (main) to web_01 in ") and "health check OK" in run.summary
