@@ -13,7 +13,7 @@ import yaml
 
 from artisan import ARTISAN_DENY_ALWAYS, ARTISAN_DENY_PROD, artisan_args, artisan_may_run, artisan_refusal
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 
 # Destructive everywhere: refused in staging (and so in production).
 ALWAYS_REFUSED = [
@@ -128,7 +128,7 @@ def test_artisan_playbook_calls_the_filter_and_carries_no_list_of_its_own():
     assert not inline, f"artisan.yml names denied commands itself: {inline}"
 
 
-# Through ansible-playbook: the check that runs is the filter above (tests/unit/deploy/conftest.py).
+# Through ansible-playbook: the check that runs is the filter above (tests/unit/conftest.py).
 @pytest.mark.parametrize("cmd", ["m:f", "--env production migrate:fresh --seed", "php artisan db:w"])
 def test_playbook_refuses_before_any_host(operator_playbook, cmd):
     rc, out = operator_playbook("artisan.yml", "-e", json.dumps({"site": "stage", "cmd": cmd}))
@@ -162,5 +162,5 @@ def test_artisan_args_drops_the_php_and_artisan_an_operator_types(cmd, words):
 
 
 def test_the_playbook_hands_artisan_args_to_artisan():
-    text = (pathlib.Path(__file__).resolve().parents[3] / "playbooks" / "artisan.yml").read_text()
+    text = (pathlib.Path(__file__).resolve().parents[4] / "playbooks" / "artisan.yml").read_text()
     assert "cmd | artisan_args" in text

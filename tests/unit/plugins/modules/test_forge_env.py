@@ -10,7 +10,7 @@ import pytest
 from ansible.module_utils.forge_parse import env_merge, env_quote
 from ansible.module_utils.site_parse import ParseError
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "forge"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "forge"
 SHOP = (FIXTURES / "shop.env").read_text()
 MODEL = {"APP_NAME": "Shop (test)", "APP_ENV": "production", "DB_DATABASE": "shop_db", "QUEUE_CONNECTION": "redis",
          "LOG_CHANNEL": "single"}

@@ -11,7 +11,7 @@ import pytest
 
 from ansible.module_utils import db_engine, db_scratch
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 def test_mariadb_install_uses_socket_authentication_and_no_option_file():

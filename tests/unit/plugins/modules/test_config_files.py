@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-MODULE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "plugins", "modules", "config_files.py")
+MODULE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "modules", "config_files.py")
 USER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import host_discover
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "forge"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "forge"
 SS = (FIXTURES / "ss.txt").read_text()
 
 

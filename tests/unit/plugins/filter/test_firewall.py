@@ -8,7 +8,7 @@ import yaml
 import datamodel
 import firewall
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 LAB = os.path.join(ROOT, "inventories", "lab")
 
 

@@ -8,7 +8,7 @@ import yaml
 
 from datamodel import env_bad_names, env_secret_names
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 
 SECRETS = [
     "DB_PASSWORD", "MAIL_PASSWORD", "REDIS_PASSWD", "AWS_SECRET_ACCESS_KEY", "CLIENT_SECRET", "GITHUB_TOKEN",
@@ -53,7 +53,7 @@ def test_env_playbook_calls_the_filters_and_carries_no_rule_of_its_own():
     assert {"env_secrets | length == 0", "env_bad | length == 0"} <= set(check["ansible.builtin.assert"]["that"])
 
 
-# Through ansible-playbook (tests/unit/deploy/conftest.py): refused before the override file is written.
+# Through ansible-playbook (tests/unit/conftest.py): refused before the override file is written.
 @pytest.mark.parametrize("extra, reason", [
     ({"set": {"MAILGUN_API_KEY": "x"}}, "Secrets go to the vault, not here / les secrets vont dans la voûte"),
     ({"unset": ["DB_PASSWORD"]}, "Secrets go to the vault, not here / les secrets vont dans la voûte"),

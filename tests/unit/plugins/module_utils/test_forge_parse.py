@@ -10,7 +10,7 @@ from ansible.module_utils.forge_parse import (
     supervisor_workers)
 from ansible.module_utils.site_parse import ParseError, cron_entries, nginx_server_blocks
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "forge"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "forge"
 
 
 def text(name):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from packages import packages_missing
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 FACTS = {"packages": {"nginx": [{"version": "1.22"}], "openssl": [{"version": "3.0"}]}}
 
 
