@@ -2,7 +2,7 @@
 """One source for each role variable's documentation: defaults/main.yml gives the value, the argument spec the rest.
 
     python3 scripts/role_docs.py            # write: spec defaults and README tables brought up to date
-    python3 scripts/role_docs.py --check    # exit 1 and name what is stale (tests/unit/foundation does this)
+    python3 scripts/role_docs.py --check    # exit 1 and name what is stale (tests/unit/policy/test_role_variables.py does this)
     python3 scripts/role_docs.py nginx acme # only these roles
 
 For every role:

@@ -1,6 +1,6 @@
 """Firewall rules derived from the data model: which sources may reach which port of a host.
 
-Pure Python (no Ansible import needed by the logic), unit-tested in tests/unit/security/.
+Pure Python (no Ansible import needed by the logic), unit-tested in tests/unit/plugins/filter/test_firewall.py.
 The firewall role renders the result into /etc/nftables.conf; nothing is opened by hand.
 
 Rules (inbound; loopback and established traffic are always accepted by the role):

@@ -6,7 +6,7 @@ unix socket for MariaDB/MySQL (``mysql``, ``mysqldump``) and as the ``postgres``
 PostgreSQL (``psql``, ``pg_dump -Fc``, ``pg_restore``). No Python driver is needed on the host.
 
 Pure helpers (parsing, naming, .env scanning, evidence) are separated from the drivers so that
-the unit tests (tests/unit/databases) exercise them without a server.
+the unit tests (tests/unit/plugins/module_utils/test_db_engine.py) exercise them without a server.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -21,7 +21,7 @@ roles/db_backup, by ``infra-db-backup`` as a command:
   python3 db_scratch.py objects ENGINE DB        JSON list of the live database's objects
   python3 db_scratch.py verify ENGINE DB DUMP [--rowcounts F] [--unstable F] [--objects F]
 
-Pure helpers (argv builders, comparisons) are tested without a server in tests/unit/databases.
+Pure helpers (argv builders, comparisons) are tested without a server in tests/unit/plugins/module_utils/test_db_scratch.py.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Pure parsers of the Forge discovery (no file system access: unit-tested, tests/unit/forge/).
+"""Pure parsers of the Forge discovery (no file system access: unit-tested, tests/unit/plugins/module_utils/test_forge_parse.py).
 
 The Nginx, PHP-FPM, Supervisor and cron parsers are site_parse's (the site cleanup's): this file
 adds what discovery needs beyond them.

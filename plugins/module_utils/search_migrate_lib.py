@@ -2,7 +2,7 @@
 """Pure logic of the Meilisearch -> Typesense migration (no Ansible, stdlib only).
 
 Shared by plugins/modules/search_migrate.py, tests/bench/search_migrate.py and the unit tests
-in tests/unit/search/. Mapping rules (also in docs/search.md):
+in tests/unit/plugins/module_utils/test_search_migrate_lib.py. Mapping rules (also in docs/search.md):
 
 * Field types are inferred from the documents: str -> string, bool -> bool, int -> int64,
   float (or int and float mixed) -> float, list of those -> string[] / int64[] / float[] / bool[].

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 """Pure logic of the laravel_app role: .env rendering, release ids and retention, refs, workers.
 
-Kept here (and unit-tested in tests/unit/deploy/) so that the task files stay plain sequences.
+Kept here (and unit-tested in tests/unit/roles/test_laravel_app_filters.py) so that the task files stay plain sequences.
 The rules the operator playbooks apply live in plugins/filter/: the artisan deny list in
 artisan.py, the .env name rules in datamodel.py.
 """
