@@ -23,6 +23,8 @@ import importlib.util
 import os
 import sys
 
+# The login Forge creates on its servers (production's forge_managed group connects as it).
+FORGE_USER = "forge"
 STATUSES = ("match", "differs", "model_lacks", "host_lacks")
 # Forge's own files: what the drift report compares (kinds of findings about them).
 DRIFT_KINDS = ("domain", "nginx_file", "root", "php_version", "fpm_pool", "worker", "env")
@@ -424,10 +426,17 @@ def forge_model_to_confirm(sites, databases=None, hosts=None, dns_domains=None, 
             if _placeholder(values.get(field)) or not values.get(field):
                 add(host, "adresse de %s (%s) à fournir" % (host, field),
                     "address of %s (%s) to fill in" % (host, field))
-        add(host, "quel utilisateur SSH et quelles règles sudo Forge a-t-il créés sur %s (forge ?) : "
-                  "le modèle dit %s" % (host, values.get("ansible_user") or "-"),
-            "which SSH user and sudo rules did Forge set up on %s (forge?): the model says %s" % (
-                host, values.get("ansible_user") or "-"))
+        user = values.get("ansible_user") or "-"
+        if user == FORGE_USER:
+            # The inventory connects as Forge's own user (docs/forge.md): what only the Forge account shows.
+            add(host, "connexion à %s en tant que forge : notre clé SSH publique est-elle ajoutée au serveur dans Forge, "
+                      "et qui garde le mot de passe sudo de forge que Forge a affiché à la création du serveur ?" % host,
+                "connecting to %s as forge: is our public SSH key added to the server in Forge, and who keeps the "
+                "forge sudo password Forge showed when it created the server?" % host)
+        else:
+            add(host, "quel utilisateur SSH et quelles règles sudo Forge a-t-il créés sur %s (forge ?) : "
+                      "le modèle dit %s" % (host, user),
+                "which SSH user and sudo rules did Forge set up on %s (forge?): the model says %s" % (host, user))
     for name, site in sorted((sites or {}).items()):
         if _placeholder(site.get("repo")):
             add(name, "site %s : adresse du dépôt git ?" % name, "site %s: git repository URL?" % name)

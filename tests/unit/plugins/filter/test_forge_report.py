@@ -2,7 +2,7 @@
 difference of each kind is reported as such, nothing else; drift lines name host, file and line; the
 to-confirm list has one French and English line per open question; the model-only list needs no host."""
 
-import forge_report
+from ansible_collections.infra.hosting.plugins.filter import forge_report
 import pytest
 
 HOST = "mol-forge"
@@ -136,6 +136,15 @@ def test_model_only_list(production_like):
         "domain blog.to-confirm.invalid: registrar (godaddy) and DNS provider (unknown) to confirm",
     ]
     assert all(i["fr"] and i["fr"] != i["en"] for i in production_like)
+
+
+def test_model_only_list_when_the_inventory_connects_as_forge():
+    # Production connects to Forge hosts as forge (issue #17, point 5): what is left to ask is the key and the password.
+    hosts = {"whc": {"ansible_host": "192.0.2.10", "private_ip": "10.0.0.1", "ansible_user": "forge"}}
+    (item,) = forge_report.forge_model_to_confirm({}, {}, hosts, {}, ["whc"])
+    assert item["en"] == ("connecting to whc as forge: is our public SSH key added to the server in Forge, and who keeps "
+                          "the forge sudo password Forge showed when it created the server?")
+    assert item["fr"].startswith("connexion à whc en tant que forge : ")
 
 
 def test_drift_of_one_site_as_a_role_asks_for_it():
