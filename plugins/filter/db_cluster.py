@@ -4,7 +4,10 @@
 - ``db_members(hosts, hostvars, key='private_ip')``: ``[{name, address}]`` of `hosts` (a group),
   in the group's order, each address read from the host's `key` variable. The galera and patroni
   roles take this list (`galera_members`, `patroni_members`).
-- ``db_lb_services(galera, patroni, bind_address)``: the ``haproxy_tcp_services`` of the tier:
+- ``db_lb_services(galera, patroni, bind_address)``: the ``haproxy_tcp_services`` of the tier
+  bound on `bind_address`, one address or a list (the load balancer's own address and the floating
+  address keepalived moves between the load balancers: bound ``transparent``, so that the backup
+  load balancer, which does not hold it, still starts and answers as soon as it takes it over):
   MariaDB on 3306, checked through the Galera Synced check (port 9200), one writer at a time
   (first member, the others backup: Galera certifies concurrent writers and aborts one of them);
   PostgreSQL on 5432, checked through Patroni's ``GET /primary`` (port 8008, 200 on the leader only).
@@ -49,13 +52,23 @@ def db_members(hosts, hostvars, key="private_ip"):
     return members
 
 
+def _bind(addresses, port):
+    """HAProxy bind of `port` on each address; `transparent` when there are several (a floating one)."""
+    line = ",".join("%s:%d" % (address, port) for address in addresses)
+    return line + (" transparent" if len(addresses) > 1 else "")
+
+
 def db_lb_services(galera, patroni, bind_address):
-    """Return the HAProxy TCP services of the database tier bound on `bind_address`."""
+    """Return the HAProxy TCP services of the database tier bound on `bind_address` (one or a list)."""
+    addresses = [bind_address] if isinstance(bind_address, str) else list(bind_address or [])
+    addresses = [str(a) for a in dict.fromkeys(addresses) if a]
+    if not addresses:
+        raise ValueError("db_lb_services: no address to bind")
     services = []
     if galera:
         services.append({
             "name": "mariadb",
-            "bind": "%s:%d" % (bind_address, GALERA_PORT),
+            "bind": _bind(addresses, GALERA_PORT),
             "check_port": GALERA_CHECK_PORT,
             "check_path": "/",
             "single_writer": True,
@@ -64,7 +77,7 @@ def db_lb_services(galera, patroni, bind_address):
     if patroni:
         services.append({
             "name": "postgresql",
-            "bind": "%s:%d" % (bind_address, POSTGRESQL_PORT),
+            "bind": _bind(addresses, POSTGRESQL_PORT),
             "check_port": PATRONI_REST_PORT,
             "check_path": "/primary",
             "single_writer": False,

@@ -26,3 +26,15 @@ def test_services_one_galera_writer_and_patroni_primary_check():
 
 def test_engine_without_members_gets_no_service():
     assert [s["name"] for s in db_lb_services([], [{"name": "a", "address": "1"}], "x")] == ["postgresql"]
+
+
+def test_floating_address_bound_beside_the_own_one_transparent():
+    members = db_members(["db_01", "db_02", "db_03"], HOSTVARS)
+    mariadb, postgresql = db_lb_services(members, members, ["10.0.0.21", "10.0.0.20", "10.0.0.21"])
+    assert mariadb["bind"] == "10.0.0.21:3306,10.0.0.20:3306 transparent"
+    assert postgresql["bind"] == "10.0.0.21:5432,10.0.0.20:5432 transparent"
+
+
+def test_no_address_to_bind_is_refused():
+    with pytest.raises(ValueError, match="no address to bind"):
+        db_lb_services([{"name": "a", "address": "1"}], [], ["", None])
