@@ -15,6 +15,8 @@ manage=(python console/manage.py)
 "${manage[@]}" collectstatic --noinput -v0
 "${manage[@]}" console_recover
 "${manage[@]}" console_user "${CONSOLE_ADMIN_USER:-admin}" admin --if-missing --password-env CONSOLE_ADMIN_PASSWORD
+# Used once: neither the worker (whose environment every run inherits) nor the web server keeps it.
+unset CONSOLE_ADMIN_PASSWORD
 # An idle huey polls its queue less and less often, up to every 10 s by default: a click after a quiet
 # minute then waited up to 10 s before its run started. Polling the SQLite queue once a second costs nothing.
 "${manage[@]}" run_huey --workers "${CONSOLE_WORKERS:-3}" --worker-type thread --max-delay "${CONSOLE_QUEUE_MAX_DELAY:-1}" &

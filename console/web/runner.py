@@ -9,6 +9,7 @@ Every event is stored as it arrives; progress and the summary come from them.
 
 import logging
 import os
+import re
 import time
 from pathlib import Path
 
@@ -50,6 +51,17 @@ def queue_run(kind, site, params, user):
         run = Run.objects.create(kind=kind, site=site or "", params=params, actor=user.get_username(),
                                  inventory=str(settings.CONSOLE_INVENTORY))
     return run
+
+
+# The console's own secrets, read once by console/settings.py: ansible-runner hands its whole environment to
+# ansible-playbook and keeps it in each run's artifacts (artifacts/<id>/command), so the worker drops them first.
+SECRET_ENV_RE = re.compile(r"^CONSOLE_\w*(PASSWORD|SECRET|TOKEN)\w*$|^DATABASE_URL$")
+
+
+def drop_secret_env():
+    """Remove the console's secrets from this process's environment (the worker's; settings has them already)."""
+    for name in [n for n in os.environ if SECRET_ENV_RE.match(n)]:
+        os.environ.pop(name, None)
 
 
 def _envvars():
@@ -117,6 +129,7 @@ def execute(run_id, runner=_default_runner):
         # The plan reports land in the run's own directory (kept with its artifacts, shown as tables).
         extravars["report_dir"] = str(data_dir / "reports")
     status, rc = "error", None
+    drop_secret_env()
     try:
         result = runner(
             private_data_dir=str(data_dir),

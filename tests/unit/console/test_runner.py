@@ -83,6 +83,24 @@ def test_vault_password_file_is_passed_as_a_path(people, notified, settings, tmp
     assert fake.calls[0]["envvars"]["ANSIBLE_VAULT_PASSWORD_FILE"] == "/run/secrets/vault-pass"
 
 
+def test_the_consoles_secrets_stay_out_of_the_runs_environment(people, notified, settings, tmp_path, monkeypatch):
+    """ansible-runner passes the worker's environment to ansible-playbook and keeps it in the run's artifacts."""
+    settings.CONSOLE_RUNS_DIR = tmp_path
+    for name in ("CONSOLE_ADMIN_PASSWORD", "CONSOLE_SMTP_PASSWORD", "CONSOLE_SECRET_KEY", "DATABASE_URL"):
+        monkeypatch.setenv(name, "s3cret")
+    monkeypatch.setenv("CONSOLE_INVENTORY", "inventories/lab")
+    seen = []
+
+    def spy(**kwargs):
+        import os
+
+        seen.append(dict(os.environ))
+        return FakeRunner()(**kwargs)
+
+    runner.execute(runner.queue_run("deploy", "demo", {}, people["deployer"]).pk, runner=spy)
+    assert "s3cret" not in seen[0].values() and seen[0]["CONSOLE_INVENTORY"] == "inventories/lab"
+
+
 def test_a_runner_crash_is_an_error_not_a_stuck_run(people, notified, settings, tmp_path):
     settings.CONSOLE_RUNS_DIR = tmp_path
 
