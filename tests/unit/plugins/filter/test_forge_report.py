@@ -159,3 +159,21 @@ def test_worker_logs_follow_forge_naming():
     assert forge_report.forge_worker_logs(["/etc/supervisor/conf.d/worker-101.conf", "/etc/supervisor/conf.d/notes.txt"]) == [
         {"name": "worker worker-101", "path": "/home/forge/.forge/worker-101.log"}]
     assert forge_report.forge_worker_logs(None) == []
+
+
+def test_databases_of_both_engines_as_their_info_modules_return_them():
+    # discover.yml hands forge_compare what community.mysql.mysql_info and community.postgresql.postgresql_info
+    # return (sizes as numbers or strings); system databases are left out, each engine read is compared.
+    found = {"mysql": {"mysql": {"size": 1024}, "shop_db": {"size": 49152}, "old_reports": {"size": 16384}},
+             "postgresql": {"postgres": {"size": "7484207", "owner": "postgres"},
+                            "remote_db": {"size": "8741423", "owner": "remote"},
+                            "stats": {"size": "7600000", "owner": "stats"}}}
+    rep = forge_report.forge_compare(DISCOVERY, HOST, SITES, DATABASES, found, [])
+    dbs = {(d["engine"], d["name"]): d["size_bytes"] for d in rep["databases"]}
+    assert dbs == {("mysql", "old_reports"): 16384, ("mysql", "shop_db"): 49152,
+                   ("postgresql", "remote_db"): 8741423, ("postgresql", "stats"): 7600000}
+    found_dbs = sorted((f["subject"], f["status"], f["host"]) for f in rep["findings"] if f["kind"] == "database")
+    assert found_dbs == [("old_reports", "model_lacks", "mysql, 16384 bytes"),
+                         ("remote_db", "match", "postgresql, 8741423 bytes"),
+                         ("shop_db", "match", "mysql, 49152 bytes"),
+                         ("stats", "model_lacks", "postgresql, 7600000 bytes")]
