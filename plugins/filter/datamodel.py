@@ -498,12 +498,13 @@ def site_addresses(sites, hostvars, lb_sites=None, lb_hosts=None, lb_address=Non
     return dict(sorted(records.items()))
 
 
-def site_database(site_name, site, databases, hostvars, this_host):
+def site_database(site_name, site, databases, hostvars, this_host, tier_address=None):
     """Return the database settings of one site's .env, as laravel_app_database wants them.
 
     The site's first database: {connection (engine), database, username (the site's name), host}
-    with host 127.0.0.1 when the database lives on `this_host`, else the database host's
-    private_ip. {} when the site has no database (the app then uses SQLite).
+    with host 127.0.0.1 when the database lives on `this_host`, `tier_address` (the load
+    balancers' one address of the replicated tier) when it lives on a member of group galera or
+    patroni, else the database host's private_ip. {} when the site has no database (SQLite then).
     """
     names = (site or {}).get("databases") or []
     if not names:
@@ -513,7 +514,10 @@ def site_database(site_name, site, databases, hostvars, this_host):
     if not db:
         return {}
     db_host = db.get("host")
-    if db_host == this_host:
+    groups = ((hostvars or {}).get(db_host) or {}).get("group_names") or []
+    if tier_address and ("galera" in groups or "patroni" in groups):
+        address = str(tier_address)
+    elif db_host == this_host:
         address = "127.0.0.1"
     else:
         address = ((hostvars or {}).get(db_host) or {}).get("private_ip") or db_host
