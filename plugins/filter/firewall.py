@@ -12,6 +12,13 @@ Rules (inbound; loopback and established traffic are always accepted by the role
   sessions, cache and queues through Redis).
 - 8108 (groups `typesense`, `typesense_legacy`): from the web hosts of active sites with
   `search: typesense`; on `typesense` nodes also 8107 and 8108 from the other nodes (raft peering).
+- The replicated database tier (#18, docs/databases.md): on `galera` members 3306 from the load
+  balancers, the other members and the `mysql` hosts (a move back pulls from a member, db_move.yml),
+  4567/4568/4444 (replication, incremental and full state transfer) from the other members, 9200
+  (the Synced check) from the load balancers; on `patroni` members 5432 and 8008 (Patroni's REST
+  API) from the load balancers and the other members, 2379/2380 (etcd) from the other members; on
+  `lb` hosts 3306/5432 (the tier's one address) from the web hosts of the active sites whose
+  databases the data model places on the tier.
 """
 
 import ipaddress
@@ -27,7 +34,15 @@ PORTS = {
     "redis": 6379,
     "typesense_peering": 8107,
     "typesense_api": 8108,
+    "galera_replication": 4567,
+    "galera_ist": 4568,
+    "galera_sst": 4444,
+    "galera_check": 9200,
+    "patroni_api": 8008,
+    "etcd_client": 2379,
+    "etcd_peer": 2380,
 }
+TIER_GROUPS = {"mysql": "galera", "postgresql": "patroni"}
 
 ENGINE_PORTS = {"mysql": ("mysql", 3306), "postgresql": ("postgresql", 5432)}
 
@@ -142,6 +157,32 @@ def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_ne
         peers = [_address(h, hostvars_subset) for h in sorted(member.get("typesense", set()) - {hostname})]
         add(PORTS["typesense_peering"], peers, "typesense peering between the nodes")
         add(PORTS["typesense_api"], peers, "typesense api between the nodes")
+
+    def others(group):
+        return [_address(h, hostvars_subset) for h in sorted(member.get(group, set()) - {hostname})]
+
+    lbs = others("lb")
+    if in_group("galera"):
+        add(PORTS["mysql"], lbs, "mariadb for the load balancers (the tier's one address)")
+        add(PORTS["mysql"], others("galera"), "mariadb between the galera members")
+        add(PORTS["mysql"], others("mysql"), "mariadb for the old servers (a move back, db_move.yml)")
+        add(PORTS["galera_replication"], others("galera"), "galera replication between the members")
+        add(PORTS["galera_ist"], others("galera"), "galera incremental state transfer")
+        add(PORTS["galera_sst"], others("galera"), "galera state transfer")
+        add(PORTS["galera_check"], lbs, "galera synced check for the load balancers")
+    if in_group("patroni"):
+        add(PORTS["postgresql"], lbs + others("patroni"), "postgresql for the load balancers and the standbys")
+        add(PORTS["patroni_api"], lbs + others("patroni"), "patroni rest api for the load balancers and the members")
+        add(PORTS["etcd_client"], others("patroni"), "etcd clients on the members")
+        add(PORTS["etcd_peer"], others("patroni"), "etcd peering between the members")
+    if in_group("lb"):
+        for engine, tier in TIER_GROUPS.items():
+            on_tier = member.get(tier, set())
+            owners = sorted({
+                db.get("site") for db in databases.values()
+                if isinstance(db, dict) and db.get("engine") == engine and db.get("host") in on_tier and db.get("site") in sites
+            })
+            add(PORTS[engine], hosts_of(owners), f"{engine} on the tier for the web hosts of {', '.join(owners)}")
 
     result = []
     for (port, proto), entry in sorted(rules.items()):

@@ -151,3 +151,24 @@ def test_hostvars_may_map_hosts_to_plain_addresses():
     dbs = {"one": {"engine": "mysql", "host": "db", "site": "one"}}
     rules = firewall.firewall_rules("db", SMALL_GROUPS, {"a": "10.0.0.2"}, {"one": {"hosts": ["a"]}}, dbs, ["192.0.2.0/24"])
     assert rules[-1] == {"port": 3306, "proto": "tcp", "sources": ["10.0.0.2/32"], "reason": "mysql for the web hosts of one"}
+
+
+def test_tier_members_open_replication_to_each_other_and_health_checks_to_the_load_balancers(lab):
+    rules = _rules(lab, "db_01")
+    peers = ["10.77.0.62/32", "10.77.0.63/32"]
+    lb = ["10.77.0.21/32"]
+    assert rules[4567] == peers and rules[4568] == peers and rules[4444] == peers
+    assert rules[2379] == peers and rules[2380] == peers
+    assert rules[9200] == lb
+    assert set(lb + peers) <= set(rules[3306]) and rules[5432] == sorted(lb + peers) and rules[8008] == sorted(lb + peers)
+    assert 80 not in rules and 443 not in rules
+
+
+def test_load_balancer_opens_the_tier_address_to_the_sites_using_it():
+    groups = {"all": ["lb", "db", "w1"], "lb": ["lb"], "galera": ["db"], "web": ["w1"]}
+    hostvars = {"lb": "10.0.0.20", "db": "10.0.0.61", "w1": "10.0.0.31"}
+    sites = {"shop": {"hosts": ["w1"], "databases": ["shop"]}}
+    databases = {"shop": {"engine": "mysql", "host": "db", "site": "shop"}}
+    rules = {r["port"]: r for r in firewall.firewall_rules("lb", groups, hostvars, sites, databases, ["10.0.0.0/24"])}
+    assert rules[3306]["sources"] == ["10.0.0.31/32"] and "on the tier" in rules[3306]["reason"]
+    assert 5432 not in rules
