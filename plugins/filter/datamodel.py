@@ -529,10 +529,15 @@ def site_platform_env(site, platform):
 
     `site` is a site of `datamodel_sites` (drivers resolved: `auto` is `redis` on a site of several
     nodes); `platform` is `datamodel_platform`: {redis_host, redis_port, redis_password,
-    trusted_proxies, lb_sites}. REDIS_HOST/PORT(/PASSWORD) when the site's sessions, cache or queue
-    are in Redis; TRUSTED_PROXIES (the load balancers' addresses) when the site is served through
-    them, so that Laravel sees the visitor's address and https. A Redis site without a Redis host
-    is a data model error, named here rather than left to fail at the app's first request.
+    trusted_proxies, lb_sites, typesense_nodes, typesense_port, typesense_keys}. REDIS_HOST/PORT
+    (/PASSWORD) when the site's sessions, cache or queue are in Redis; TRUSTED_PROXIES (the load
+    balancers' addresses) when the site is served through them, so that Laravel sees the visitor's
+    address and https; for a site with `search: typesense`, SCOUT_DRIVER and TYPESENSE_* with every
+    node of the cluster in TYPESENSE_NODES (comma-separated, the app's config/scout.php lists them
+    as Scout's `nodes`: losing one node does not break the site), TYPESENSE_HOST the first, and the
+    site's back-end key when the vault has it. A Redis site without a Redis host, or a Typesense
+    site without a node, is a data model error, named here rather than left to fail at the app's
+    first request.
     """
     site = site or {}
     platform = platform or {}
@@ -550,6 +555,19 @@ def site_platform_env(site, platform):
             env["REDIS_PASSWORD"] = platform["redis_password"]
     if name in (platform.get("lb_sites") or []) and platform.get("trusted_proxies"):
         env["TRUSTED_PROXIES"] = str(platform["trusted_proxies"])
+    if site.get("search") == "typesense":
+        nodes = [str(n) for n in platform.get("typesense_nodes") or [] if n and not _is_placeholder(n)]
+        if not nodes:
+            raise AnsibleFilterError("site %s: search is typesense but no Typesense node has an address"
+                                     " (group typesense is empty, or its hosts have no private_ip)" % name)
+        env["SCOUT_DRIVER"] = "typesense"
+        env["TYPESENSE_HOST"] = nodes[0]
+        env["TYPESENSE_NODES"] = ",".join(nodes)
+        env["TYPESENSE_PORT"] = str(platform.get("typesense_port") or 8108)
+        env["TYPESENSE_PROTOCOL"] = "http"
+        key = ((platform.get("typesense_keys") or {}).get(name) or {}).get("backend")
+        if key:
+            env["TYPESENSE_API_KEY"] = str(key)
     return env
 
 
