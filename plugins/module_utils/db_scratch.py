@@ -39,7 +39,7 @@ import tempfile
 import time
 
 try:
-    from ansible.module_utils.db_engine import DbError, check_name, compare_counts, compare_objects, driver_for
+    from ansible_collections.infra.hosting.plugins.module_utils.db_engine import DbError, check_name, compare_counts, compare_objects, driver_for
 except ImportError:  # run as a command: installed beside db_engine.py by roles/db_backup
     from db_engine import DbError, check_name, compare_counts, compare_objects, driver_for
 

@@ -22,7 +22,7 @@ from __future__ import absolute_import, division, print_function
 import re
 import shlex
 
-from ansible.module_utils.site_parse import ParseError, _ini_sections, _walk_servers, nginx_parse, supervisor_programs
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, _ini_sections, _walk_servers, nginx_parse, supervisor_programs
 
 # The only .env values discovery ever reads: non-secret settings that say where an app's data and
 # queues live. Every other variable is reported by name only.

@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover (python 2 is not supported)
     raise
 
-from ansible.module_utils.search_migrate_lib import DumpReader
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import DumpReader
 
 
 class SearchHTTPError(Exception):

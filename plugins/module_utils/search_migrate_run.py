@@ -22,8 +22,8 @@ import tempfile
 import threading
 import time
 
-from ansible.module_utils.search_migrate_api import Background, Ledger, Prefetch
-from ansible.module_utils.search_migrate_lib import (
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Background, Ledger, Prefetch
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import (
     DocumentConverter, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical,
     check_import_lines, collection_form, document_line, ids_filterable, ledger_says_unchanged, overlap, run_collection,
     settings_digest, settings_subset, target_collection)

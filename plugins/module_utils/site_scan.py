@@ -18,7 +18,7 @@ import pwd
 import re
 import shutil
 
-from ansible.module_utils.site_parse import (
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import (
     ParseError, claim, count_requests, cron_entries, fpm_pools, nginx_server_blocks, paths_in,
     site_dir_of, supervisor_programs, systemd_unit)
 

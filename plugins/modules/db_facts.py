@@ -73,7 +73,7 @@ engines:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.db_engine import DEFAULT_ENV_GLOBS, DbError, collect, engine_available, scan_env_files
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import DEFAULT_ENV_GLOBS, DbError, collect, engine_available, scan_env_files
 
 
 def main():

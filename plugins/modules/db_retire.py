@@ -153,12 +153,12 @@ import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cleanup_common import AUDIT_LOG, audit_append
-from ansible.module_utils.db_engine import (
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import (
     DEFAULT_ENV_GLOBS, DbError, check_name, collect, driver_for, restore_command, scan_env_files, sha256_file,
     timestamp_name,
 )
-from ansible.module_utils.db_scratch import SCRATCH_BASE, verify_restore
+from ansible_collections.infra.hosting.plugins.module_utils.db_scratch import SCRATCH_BASE, verify_restore
 
 
 def scratch_description(engine, version=None):

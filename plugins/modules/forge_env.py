@@ -84,8 +84,8 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.forge_parse import env_merge
-from ansible.module_utils.site_parse import ParseError
+from ansible_collections.infra.hosting.plugins.module_utils.forge_parse import env_merge
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError
 
 
 def _names_diff(before_text, result):

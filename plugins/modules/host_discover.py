@@ -101,11 +101,11 @@ import pwd
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.forge_parse import (
+from ansible_collections.infra.hosting.plugins.module_utils.forge_parse import (
     ENV_VALUE_KEYS, env_file, forge_site, os_release, php_version_of, pool_php_version, server_directive_lines,
     supervisor_workers)
-from ansible.module_utils.site_parse import ParseError, cron_entries, fpm_pools, nginx_server_blocks
-from ansible.module_utils.site_scan import read, size_of
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, cron_entries, fpm_pools, nginx_server_blocks
+from ansible_collections.infra.hosting.plugins.module_utils.site_scan import read, size_of
 from ansible.module_utils.urls import open_url
 
 DEFAULT_PATHS = {

@@ -71,9 +71,9 @@ import shutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cleanup_common import AUDIT_LOG, audit_append
-from ansible.module_utils.site_parse import releases_to_prune
-from ansible.module_utils.site_scan import size_of
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import releases_to_prune
+from ansible_collections.infra.hosting.plugins.module_utils.site_scan import size_of
 
 
 def main():

@@ -246,8 +246,8 @@ import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.search_migrate_api import DumpSource, MeiliSource, SearchHTTPError, Typesense
-from ansible.module_utils.search_migrate_run import migrate
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import DumpSource, MeiliSource, SearchHTTPError, Typesense
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import migrate
 
 
 def main():

@@ -79,8 +79,8 @@ ansible_facts:
 import datetime
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.site_parse import ParseError, site_identities
-from ansible.module_utils.site_scan import DEFAULT_PATHS, orphan_log_bases, scan, site_log_bases, traffic
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, site_identities
+from ansible_collections.infra.hosting.plugins.module_utils.site_scan import DEFAULT_PATHS, orphan_log_bases, scan, site_log_bases, traffic
 
 
 def gather(sites, window_days, ignore_paths, ignore_addresses, paths, run_command, now=None):

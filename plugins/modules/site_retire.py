@@ -146,10 +146,10 @@ import shutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.cleanup_common import AUDIT_LOG, audit_append
-from ansible.module_utils.site_archive import collect, restore_script, verify_archive, write_archive
-from ansible.module_utils.site_parse import ParseError, claim, site_identities
-from ansible.module_utils.site_scan import DEFAULT_PATHS, log_files, orphan_log_bases, scan, site_log_bases, traffic
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.site_archive import collect, restore_script, verify_archive, write_archive
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, claim, site_identities
+from ansible_collections.infra.hosting.plugins.module_utils.site_scan import DEFAULT_PATHS, log_files, orphan_log_bases, scan, site_log_bases, traffic
 
 
 def target_identity(site, sites, domains):

@@ -34,10 +34,10 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-import conftest  # noqa: E402,F401  (registers plugins/module_utils as ansible.module_utils.*)
-from ansible.module_utils.search_migrate_lib import DocumentConverter, document_line  # noqa: E402
-from ansible.module_utils.search_migrate_api import Ledger, MeiliSource, Typesense  # noqa: E402
-from ansible.module_utils.search_migrate_run import IMPORT_IN_FLIGHT, batched, import_batches, migrate  # noqa: E402
+import conftest  # noqa: E402,F401  (puts the collection infra.hosting on sys.path)
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import DocumentConverter, document_line  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Ledger, MeiliSource, Typesense  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import IMPORT_IN_FLIGHT, batched, import_batches, migrate  # noqa: E402
 
 
 def cpu_seconds(pid=None):

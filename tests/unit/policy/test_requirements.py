@@ -11,7 +11,8 @@ from packaging.version import Version
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 REQUIRED = yaml.safe_load((ROOT / "requirements.yml").read_text())["collections"]
-BUNDLE = pathlib.Path(list(ansible_collections.__path__)[0])
+# The bundle's directory (ansible_collections is a namespace package: our own collection is on its path too).
+BUNDLE = next(pathlib.Path(p) for p in ansible_collections.__path__ if (pathlib.Path(p) / "ansible" / "posix").is_dir())
 
 
 @pytest.mark.parametrize("entry", REQUIRED, ids=lambda e: e["name"])

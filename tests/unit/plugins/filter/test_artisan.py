@@ -11,7 +11,7 @@ import pathlib
 import pytest
 import yaml
 
-from artisan import ARTISAN_DENY_ALWAYS, ARTISAN_DENY_PROD, artisan_args, artisan_may_run, artisan_refusal
+from ansible_collections.infra.hosting.plugins.filter.artisan import ARTISAN_DENY_ALWAYS, ARTISAN_DENY_PROD, artisan_args, artisan_may_run, artisan_refusal
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 

@@ -1,7 +1,7 @@
 """cleanup_problems / cleanup_done (plugins/filter/cleanup_outcome.py): every refused or failed name, with
 its reason, from the modules' own result fields (db_cleanup.yml and site_cleanup.yml fail with these lines)."""
 
-import cleanup_outcome
+from ansible_collections.infra.hosting.plugins.filter import cleanup_outcome
 
 
 def item(name, engine="mysql"):

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-import datamodel
+from ansible_collections.infra.hosting.plugins.filter import datamodel
 
 GROUPS = {
     "all": ["whc", "whc_2", "web_01", "web_02", "lb_01"],

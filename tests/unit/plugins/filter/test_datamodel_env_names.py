@@ -6,7 +6,7 @@ import pathlib
 import pytest
 import yaml
 
-from datamodel import env_bad_names, env_secret_names
+from ansible_collections.infra.hosting.plugins.filter.datamodel import env_bad_names, env_secret_names
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-import db_cleanup
+from ansible_collections.infra.hosting.plugins.filter import db_cleanup
 
 DAY = 86400
 

@@ -1,6 +1,6 @@
 import pytest
 
-from db_cluster import db_lb_services, db_members
+from ansible_collections.infra.hosting.plugins.filter.db_cluster import db_lb_services, db_members
 
 HOSTVARS = {"db_01": {"private_ip": "10.0.0.61"}, "db_02": {"private_ip": "10.0.0.62"}, "db_03": {"private_ip": "10.0.0.63"}}
 

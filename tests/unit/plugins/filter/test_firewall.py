@@ -5,8 +5,8 @@ import os
 import pytest
 import yaml
 
-import datamodel
-import firewall
+from ansible_collections.infra.hosting.plugins.filter import datamodel
+from ansible_collections.infra.hosting.plugins.filter import firewall
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 LAB = os.path.join(ROOT, "inventories", "lab")

@@ -2,7 +2,7 @@
 difference of each kind is reported as such, nothing else; drift lines name host, file and line; the
 to-confirm list has one French and English line per open question; the model-only list needs no host."""
 
-import forge_report
+from ansible_collections.infra.hosting.plugins.filter import forge_report
 import pytest
 
 HOST = "mol-forge"

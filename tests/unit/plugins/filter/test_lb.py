@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-import lb
+from ansible_collections.infra.hosting.plugins.filter import lb
 
 SITES = {
     "aerotalent": {"domains": ["aerotalent.test", "www.aerotalent.test"], "hosts": ["web_01", "web_02"],

@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from os_baseline import permissions_drift, sysctl_drift
+from ansible_collections.infra.hosting.plugins.filter.os_baseline import permissions_drift, sysctl_drift
 
 
 def test_only_differing_keys_are_returned():

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from packages import packages_missing
+from ansible_collections.infra.hosting.plugins.filter.packages import packages_missing
 
 ROOT = Path(__file__).resolve().parents[4]
 FACTS = {"packages": {"nginx": [{"version": "1.22"}], "openssl": [{"version": "3.0"}]}}

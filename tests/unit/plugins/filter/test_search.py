@@ -4,7 +4,7 @@ import base64
 import hashlib
 import hmac
 
-from search import typesense_keys_plan, typesense_scoped_key
+from ansible_collections.infra.hosting.plugins.filter.search import typesense_keys_plan, typesense_scoped_key
 
 WANTED = [{"description": "aeroweb search (front end)", "value": "abcdWXYZ", "actions": ["documents:search"],
            "collections": ["candidatures"]}]
@@ -44,7 +44,7 @@ def test_scoped_key_follows_typesense_algorithm():
 
 
 def test_site_keys_give_a_search_and_a_backend_key_per_site_in_order():
-    from search import search_site_keys
+    from ansible_collections.infra.hosting.plugins.filter.search import search_site_keys
     sites = {"zeta": {"collections": ["z_.*"]}, "aeroweb": {"collections": ["candidatures"]},
              "nokeys": {"collections": ["n"]}}
     keys = search_site_keys(sites, {"zeta": {"search": "zzzz1", "backend": ""},
@@ -61,6 +61,6 @@ def test_site_keys_give_a_search_and_a_backend_key_per_site_in_order():
 def test_site_keys_refuse_a_site_without_collections():
     import pytest
     from ansible.errors import AnsibleFilterError
-    from search import search_site_keys
+    from ansible_collections.infra.hosting.plugins.filter.search import search_site_keys
     with pytest.raises(AnsibleFilterError, match=r"search_sites\.aeroweb\.collections"):
         search_site_keys({"aeroweb": {}}, {"aeroweb": {"search": "abcd1"}})

@@ -7,12 +7,12 @@ import os
 import tarfile
 
 import pytest
-import site_cleanup
-import site_facts
-import site_retire
+from ansible_collections.infra.hosting.plugins.filter import site_cleanup
+from ansible_collections.infra.hosting.plugins.modules import site_facts
+from ansible_collections.infra.hosting.plugins.modules import site_retire
 
-from ansible.module_utils import cleanup_common, site_archive
-from ansible.module_utils.site_parse import ParseError
+from ansible_collections.infra.hosting.plugins.module_utils import cleanup_common, site_archive
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError
 
 SITES = {
     "alpha": {"domains": ["alpha.test"], "status": "active", "keep_releases": 2},

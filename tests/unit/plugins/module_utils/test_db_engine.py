@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from ansible.module_utils import db_engine
-import db_retire
+from ansible_collections.infra.hosting.plugins.module_utils import db_engine
+from ansible_collections.infra.hosting.plugins.modules import db_retire
 
 UTC = datetime.timezone.utc
 

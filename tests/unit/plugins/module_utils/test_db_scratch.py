@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils import db_engine, db_scratch
+from ansible_collections.infra.hosting.plugins.module_utils import db_engine, db_scratch
 
 ROOT = Path(__file__).resolve().parents[4]
 
@@ -174,7 +174,7 @@ def test_role_installs_the_modules_own_helpers(name):
 
 
 def test_db_retire_documents_where_it_verifies():
-    import db_retire
+    from ansible_collections.infra.hosting.plugins.modules import db_retire
     assert "throw-away" in db_retire.DOCUMENTATION and "never the live one" in db_retire.DOCUMENTATION
     assert "verified_in" in db_retire.RETURN and "objects" in db_retire.RETURN
     assert "throw-away mariadbd" in db_retire.scratch_description("mysql")

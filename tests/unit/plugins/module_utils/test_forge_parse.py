@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from ansible.module_utils.forge_parse import (
+from ansible_collections.infra.hosting.plugins.module_utils.forge_parse import (
     ENV_VALUE_KEYS, env_file, forge_site, os_release, php_version_of, pool_php_version, server_directive_lines,
     supervisor_workers)
-from ansible.module_utils.site_parse import ParseError, cron_entries, nginx_server_blocks
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, cron_entries, nginx_server_blocks
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "forge"
 

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from ansible.module_utils.search_migrate_lib import (
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import (
     DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, check_import_lines,
     canonical, collection_form, compare_ids, convert_document, document_line, ids_filterable, ledger_says_unchanged,
     merge_field_type, overlap, run_collection, settings_digest, target_collection, value_type)

@@ -2,8 +2,8 @@
 
 import json
 
-from ansible.module_utils.search_migrate_api import SearchHTTPError
-from ansible.module_utils.search_migrate_run import auto_queries, migrate
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import SearchHTTPError
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import auto_queries, migrate
 
 
 class FakeSource(object):
@@ -170,9 +170,9 @@ import threading  # noqa: E402
 
 import pytest  # noqa: E402
 
-from ansible.module_utils.search_migrate_lib import Fingerprint  # noqa: E402
-from ansible.module_utils.search_migrate_api import Http, Prefetch, Typesense  # noqa: E402
-from ansible.module_utils.search_migrate_run import (  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import Fingerprint  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Http, Prefetch, Typesense  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import (  # noqa: E402
     SourceAnswers, import_batches, read_source, spooled_documents)
 
 
@@ -378,7 +378,7 @@ def test_a_failing_presence_search_falls_back_to_the_export():
 
 
 def test_past_the_memory_budget_the_import_reads_the_spool(monkeypatch):
-    from ansible.module_utils import search_migrate_run
+    from ansible_collections.infra.hosting.plugins.module_utils import search_migrate_run
     monkeypatch.setattr(search_migrate_run, "FEED_BUDGET", 0)    # every chunk read back from the spool
     ts = FakeTypesense()
     result = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
@@ -546,7 +546,7 @@ def test_http_lines_raises_on_an_error_status():
 def test_a_dump_file_migrates_without_sample_queries(tmp_path):
     import io
     import tarfile
-    from ansible.module_utils.search_migrate_api import DumpSource
+    from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import DumpSource
 
     path = tmp_path / "dump.tar.gz"
     with tarfile.open(str(path), "w:gz") as tar:
@@ -566,7 +566,7 @@ def test_a_dump_file_migrates_without_sample_queries(tmp_path):
 
 # --- ledger and streamed path ------------------------------------------------------------------------------
 
-from ansible.module_utils.search_migrate_lib import collection_form  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import collection_form  # noqa: E402
 
 LEDGER = "search_migrate_ledger"
 

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from ansible.module_utils.site_parse import (
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import (
     ParseError, claim, count_requests, cron_entries, fpm_pools, nginx_server_blocks, paths_in,
     releases_to_prune, site_identities, supervisor_programs, systemd_unit)
 

@@ -5,10 +5,10 @@ import os
 import stat
 from pathlib import Path
 
-import forge_env
+from ansible_collections.infra.hosting.plugins.modules import forge_env
 import pytest
-from ansible.module_utils.forge_parse import env_merge, env_quote
-from ansible.module_utils.site_parse import ParseError
+from ansible_collections.infra.hosting.plugins.module_utils.forge_parse import env_merge, env_quote
+from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "forge"
 SHOP = (FIXTURES / "shop.env").read_text()

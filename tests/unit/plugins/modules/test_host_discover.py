@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-import host_discover
+from ansible_collections.infra.hosting.plugins.modules import host_discover
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "forge"
 SS = (FIXTURES / "ss.txt").read_text()

@@ -2,7 +2,7 @@
 
 import json
 
-import infra_audit
+from ansible_collections.infra.hosting.plugins.modules import infra_audit
 
 PARAMS = {"actor": "alice", "action": "deploy", "target": "demo", "details": {"ref": "main"}, "result": "ok"}
 
