@@ -17,7 +17,10 @@ description:
     C(stats_reset) or, without one, since the server started.
   - Read-only; it changes nothing.
 version_added: "1.0.0"
-author: infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+  - infra.hosting.databases
 options:
   engines:
     description: Engines to look at; an engine whose client is not installed is skipped.
@@ -25,15 +28,6 @@ options:
     elements: str
     choices: [mysql, postgresql]
     default: [mysql, postgresql]
-  env_globs:
-    description: Glob patterns of the Laravel C(.env) files searched for C(DB_DATABASE) and friends.
-    type: list
-    elements: str
-    default: ["/srv/www/*/shared/.env", "/home/forge/*/.env"]
-  backup_root:
-    description: Root of the dumps, C(<root>/<engine>/<db>/<timestamp>.{sql.gz,dump}).
-    type: path
-    default: /var/backups/infra/databases
 attributes:
   check_mode:
     support: full
@@ -44,7 +38,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Gather the database facts
-  db_facts:
+  infra.hosting.db_facts:
     engines: [mysql, postgresql]
   register: db_facts_result
 """
@@ -73,15 +67,15 @@ engines:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.db_engine import DEFAULT_ENV_GLOBS, DbError, collect, engine_available, scan_env_files
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import DbError, collect, engine_available, scan_env_files
+from ansible_collections.infra.hosting.plugins.module_utils.common_args import DB_ARGS
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             engines=dict(type="list", elements="str", choices=["mysql", "postgresql"], default=["mysql", "postgresql"]),
-            env_globs=dict(type="list", elements="str", default=list(DEFAULT_ENV_GLOBS)),
-            backup_root=dict(type="path", default="/var/backups/infra/databases"),
+            **DB_ARGS,
         ),
         supports_check_mode=True,
     )

@@ -32,7 +32,11 @@ description:
   - Every action and every refusal is appended to the audit log (one JSON object per line).
   - An absent database is reported unchanged, so a second run is a no-op.
 version_added: "1.0.0"
-author: infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+  - infra.hosting.databases
+  - infra.hosting.audit
 options:
   name:
     description: The database to retire.
@@ -56,11 +60,6 @@ options:
     type: list
     elements: str
     default: []
-  env_globs:
-    description: Glob patterns of the C(.env) files searched for references.
-    type: list
-    elements: str
-    default: ["/srv/www/*/shared/.env", "/home/forge/*/.env"]
   min_window_seconds:
     description: The activity evidence must cover at least this many seconds.
     type: int
@@ -73,14 +72,6 @@ options:
     description: Drop the users that have grants on this database only (MariaDB/MySQL) or own only it (PostgreSQL).
     type: bool
     default: true
-  backup_root:
-    description: Root of the dumps.
-    type: path
-    default: /var/backups/infra/databases
-  audit_log:
-    description: The audit log (JSON lines).
-    type: path
-    default: /var/log/infra-audit.log
 attributes:
   check_mode:
     support: full
@@ -92,7 +83,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Retire placementspot_dev
-  db_retire:
+  infra.hosting.db_retire:
     name: placementspot_dev
     engine: mysql
     confirm: "{{ confirm | default('') }}"
@@ -153,12 +144,13 @@ import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import audit_append
 from ansible_collections.infra.hosting.plugins.module_utils.db_engine import (
-    DEFAULT_ENV_GLOBS, DbError, check_name, collect, driver_for, restore_command, scan_env_files, sha256_file,
+    DbError, check_name, collect, driver_for, restore_command, scan_env_files, sha256_file,
     timestamp_name,
 )
 from ansible_collections.infra.hosting.plugins.module_utils.db_scratch import SCRATCH_BASE, verify_restore
+from ansible_collections.infra.hosting.plugins.module_utils.common_args import DB_ARGS, AUDIT_ARGS
 
 
 def scratch_description(engine, version=None):
@@ -205,12 +197,10 @@ def main():
             confirm=dict(type="str", default=""),
             protected=dict(type="bool", default=False),
             references=dict(type="list", elements="str", default=[]),
-            env_globs=dict(type="list", elements="str", default=list(DEFAULT_ENV_GLOBS)),
             min_window_seconds=dict(type="int", default=604800),
             count_reads=dict(type="bool", default=False),
             drop_users=dict(type="bool", default=True),
-            backup_root=dict(type="path", default="/var/backups/infra/databases"),
-            audit_log=dict(type="path", default=AUDIT_LOG),
+            **DB_ARGS, **AUDIT_ARGS,
         ),
         supports_check_mode=True,
     )

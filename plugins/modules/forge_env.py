@@ -16,11 +16,13 @@ description:
     line (comments, blank lines, names unknown to the data model) where it is. A name whose value already
     equals the wanted one keeps its line byte for byte, so a second run changes nothing.
   - The file keeps its owner, group and mode (Forge's); the new text is written beside it and renamed over it.
-  - Returns the names changed, added, removed and kept (present and unknown to the model): never a value.
+  - Returns the names changed, added, removed and kept (present and unknown to the model), never a value.
   - Fails, writing nothing, when O(path) does not exist (the domain is not a Forge site of this host) or
     cannot be parsed (the line number is named, not its text).
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
 options:
   path:
     description: The C(.env) to merge into, e.g. C(/home/forge/shop.test/.env).
@@ -48,7 +50,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Merge the model's values into Forge's .env
-  forge_env:
+  infra.hosting.forge_env:
     path: /home/forge/shop.test/.env
     values:
       APP_NAME: Shop

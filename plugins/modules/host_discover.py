@@ -25,7 +25,9 @@ description:
   - Databases and certificate expiry are read by the playbook with community.mysql.mysql_info,
     community.postgresql.postgresql_info and community.crypto.x509_certificate_info.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
 options:
   env_value_keys:
     description:
@@ -52,12 +54,12 @@ attributes:
 
 EXAMPLES = r"""
 - name: Discover what runs on this Forge host
-  host_discover:
+  infra.hosting.host_discover:
   become: true
   register: discovered
 
 - name: Discover, without measuring the apps' directories
-  host_discover:
+  infra.hosting.host_discover:
     app_sizes: false
 """
 

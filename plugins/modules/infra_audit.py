@@ -16,7 +16,10 @@ description:
   - The web console passes the person's user name as O(actor); from the command line pass C(-e actor=NAME).
   - In check mode nothing is written and the line that would be written is returned.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+  - infra.hosting.audit
 options:
   actor:
     description: Who acted (the console's user name).
@@ -38,10 +41,6 @@ options:
     description: Outcome recorded.
     type: str
     default: ok
-  audit_log:
-    description: Audit log (one JSON object per line).
-    type: path
-    default: /var/log/infra-audit.log
 attributes:
   check_mode:
     support: full
@@ -51,7 +50,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Record the deploy in the audit log
-  infra_audit:
+  infra.hosting.infra_audit:
     actor: "{{ actor }}"
     action: deploy
     target: "{{ site }}"
@@ -67,7 +66,8 @@ record:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.common_args import AUDIT_ARGS
 
 
 def record_action(params, check_mode):
@@ -87,7 +87,7 @@ def main():
             target=dict(type="str", required=True),
             details=dict(type="dict", default={}),
             result=dict(type="str", default="ok"),
-            audit_log=dict(type="path", default=AUDIT_LOG),
+            **AUDIT_ARGS,
         ),
         supports_check_mode=True,
     )

@@ -17,7 +17,10 @@ description:
     link the two newest stay.
   - Each removal goes to the audit log.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+  - infra.hosting.audit
 options:
   path:
     description: The site directory (C(/srv/www/<site>)) holding C(releases/) and C(current).
@@ -27,10 +30,6 @@ options:
     description: Number of releases to keep (the current and the previous one stay in any case).
     type: int
     default: 5
-  audit_log:
-    description: Audit log (one JSON object per line).
-    type: path
-    default: /var/log/infra-audit.log
 attributes:
   check_mode:
     support: full
@@ -40,7 +39,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Keep five releases of the site
-  release_prune:
+  infra.hosting.release_prune:
     path: /srv/www/aeroweb
     keep: 5
 """
@@ -71,18 +70,18 @@ import shutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import audit_append
 from ansible_collections.infra.hosting.plugins.module_utils.site_parse import releases_to_prune
 from ansible_collections.infra.hosting.plugins.module_utils.site_scan import size_of
+from ansible_collections.infra.hosting.plugins.module_utils.common_args import AUDIT_ARGS
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
+        argument_spec=dict({
             "path": {"type": "path", "required": True},
             "keep": {"type": "int", "default": 5},
-            "audit_log": {"type": "path", "default": AUDIT_LOG},
-        },
+        }, **AUDIT_ARGS),
         supports_check_mode=True,
     )
     path, keep = module.params["path"].rstrip("/"), module.params["keep"]

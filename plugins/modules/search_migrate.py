@@ -46,7 +46,9 @@ description:
   - Runs at a lower CPU priority (O(nice)), so that the services of the host it runs on keep theirs.
   - Runs where both HTTP APIs are reachable; it needs only python3's standard library.
 version_added: "1.0.0"
-author: infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
 options:
   source:
     description: Where the documents come from.
@@ -134,7 +136,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Migrate the candidatures index
-  search_migrate:
+  infra.hosting.search_migrate:
     index: candidatures
     meilisearch_url: http://127.0.0.1:7700
     meilisearch_api_key: "{{ meilisearch_master_key }}"
@@ -145,7 +147,7 @@ EXAMPLES = r"""
   no_log: true
 
 - name: Migrate from a dump file
-  search_migrate:
+  infra.hosting.search_migrate:
     source: dump
     dump_path: /var/backups/infra/meilisearch/20260101-000000.dump.tar.gz
     index: candidatures
@@ -153,7 +155,7 @@ EXAMPLES = r"""
     typesense_api_key: "{{ typesense_api_key }}"
 
 - name: Refuse to go on unless the migration is verified
-  search_migrate:
+  infra.hosting.search_migrate:
     index: candidatures
     state: verified
     meilisearch_api_key: "{{ meilisearch_master_key }}"

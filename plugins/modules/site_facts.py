@@ -21,7 +21,10 @@ description:
   - A file that does not parse (for example unbalanced braces) fails the module with the file
     and line; nothing is ever removed by this module.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+  - infra.hosting.site_scan
 options:
   sites:
     description: The data model's sites (name to site dict with C(domains) and C(status)).
@@ -31,20 +34,6 @@ options:
     description: Days of access logs that count as recent traffic.
     type: int
     default: 14
-  ignore_paths:
-    description: Request paths that are health checks and never count as traffic.
-    type: list
-    elements: str
-    default: ["/up"]
-  ignore_addresses:
-    description: Client addresses of the local monitoring; their requests never count.
-    type: list
-    elements: str
-    default: ["127.0.0.1", "::1"]
-  paths:
-    description: Overrides of the directories scanned (keys of C(DEFAULT_PATHS) in module_utils/site_scan.py).
-    type: dict
-    default: {}
 attributes:
   check_mode:
     support: full
@@ -54,7 +43,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Inventory the sites of this host
-  site_facts:
+  infra.hosting.site_facts:
     sites: "{{ datamodel_sites }}"
     window_days: 14
 """
@@ -81,6 +70,7 @@ import datetime
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, site_identities
 from ansible_collections.infra.hosting.plugins.module_utils.site_scan import DEFAULT_PATHS, orphan_log_bases, scan, site_log_bases, traffic
+from ansible_collections.infra.hosting.plugins.module_utils.common_args import SITE_SCAN_ARGS
 
 
 def gather(sites, window_days, ignore_paths, ignore_addresses, paths, run_command, now=None):
@@ -105,13 +95,10 @@ def gather(sites, window_days, ignore_paths, ignore_addresses, paths, run_comman
 
 def main():
     module = AnsibleModule(
-        argument_spec={
+        argument_spec=dict({
             "sites": {"type": "dict", "required": True},
             "window_days": {"type": "int", "default": 14},
-            "ignore_paths": {"type": "list", "elements": "str", "default": ["/up"]},
-            "ignore_addresses": {"type": "list", "elements": "str", "default": ["127.0.0.1", "::1"]},
-            "paths": {"type": "dict", "default": {}},
-        },
+        }, **SITE_SCAN_ARGS),
         supports_check_mode=True,
     )
     p = module.params

@@ -30,7 +30,11 @@ description:
   - On Forge-managed hosts it only reports, unless C(forge_override) is set; the site must also be
     deleted in Forge.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+  - infra.hosting.site_scan
+  - infra.hosting.audit
 options:
   site:
     description: Name of the site (data model key), or of the orphan (its Unix user / directory name).
@@ -52,24 +56,10 @@ options:
     description: Days of access logs in which any request refuses the retirement.
     type: int
     default: 14
-  ignore_paths:
-    description: Health-check paths that do not count as traffic.
-    type: list
-    elements: str
-    default: ["/up"]
-  ignore_addresses:
-    description: Local monitoring addresses whose requests do not count.
-    type: list
-    elements: str
-    default: ["127.0.0.1", "::1"]
   archive_dir:
     description: Where archives are written.
     type: path
     default: /var/backups/infra
-  audit_log:
-    description: Audit log (one JSON object per line).
-    type: path
-    default: /var/log/infra-audit.log
   databases:
     description: Databases of the site, handed to the database cleanup's plan (never dropped here).
     type: list
@@ -83,10 +73,6 @@ options:
     description: Act on a Forge-managed host anyway.
     type: bool
     default: false
-  paths:
-    description: Overrides of the scanned directories (see module_utils/site_scan.py).
-    type: dict
-    default: {}
 attributes:
   check_mode:
     support: full
@@ -98,7 +84,7 @@ attributes:
 
 EXAMPLES = r"""
 - name: Retire the quiet site
-  site_retire:
+  infra.hosting.site_retire:
     site: oldsite
     sites: "{{ datamodel_sites }}"
     confirm: "{{ confirm | default(omit) }}"
@@ -146,10 +132,11 @@ import shutil
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import AUDIT_LOG, audit_append
+from ansible_collections.infra.hosting.plugins.module_utils.cleanup_common import audit_append
 from ansible_collections.infra.hosting.plugins.module_utils.site_archive import collect, restore_script, verify_archive, write_archive
 from ansible_collections.infra.hosting.plugins.module_utils.site_parse import ParseError, claim, site_identities
 from ansible_collections.infra.hosting.plugins.module_utils.site_scan import DEFAULT_PATHS, log_files, orphan_log_bases, scan, site_log_bases, traffic
+from ansible_collections.infra.hosting.plugins.module_utils.common_args import SITE_SCAN_ARGS, AUDIT_ARGS
 
 
 def target_identity(site, sites, domains):
@@ -281,21 +268,17 @@ def remove_paths(paths):
 def main():
     """Plan (what of the site is on this host), refuse (identity, traffic, Forge, confirmation), act."""
     module = AnsibleModule(
-        argument_spec={
+        argument_spec=dict({
             "site": {"type": "str", "required": True},
             "sites": {"type": "dict", "required": True},
             "domains": {"type": "list", "elements": "str", "default": []},
             "confirm": {"type": "str"},
             "window_days": {"type": "int", "default": 14},
-            "ignore_paths": {"type": "list", "elements": "str", "default": ["/up"]},
-            "ignore_addresses": {"type": "list", "elements": "str", "default": ["127.0.0.1", "::1"]},
             "archive_dir": {"type": "path", "default": "/var/backups/infra"},
-            "audit_log": {"type": "path", "default": AUDIT_LOG},
             "databases": {"type": "list", "elements": "str", "default": []},
             "forge_managed": {"type": "bool", "default": False},
             "forge_override": {"type": "bool", "default": False},
-            "paths": {"type": "dict", "default": {}},
-        },
+        }, **SITE_SCAN_ARGS, **AUDIT_ARGS),
         supports_check_mode=True,
     )
     p = module.params
