@@ -1,0 +1,431 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""One step of a database move between two MariaDB/MySQL servers (playbooks/db_move.yml)."""
+
+from __future__ import absolute_import, division, print_function
+
+DOCUMENTATION = r"""
+---
+module: db_move_mysql
+short_description: One step of a database move between two MariaDB/MySQL servers
+description:
+  - The steps of playbooks/db_move.yml, each run on the host it concerns. On the source (the old
+    server) as root over its socket - C(source_facts), C(grant), C(revoke), C(freeze), C(writes_since),
+    C(unfreeze). On the destination (a MariaDB server, a member of the Galera tier or the old server
+    on the way back) as root over its socket, reaching the source over the network with the move's
+    account - C(destination_facts), C(copy), C(replicate), C(catch_up), C(drop_replica), C(set_aside).
+  - C(copy) streams C(mysqldump --single-transaction --master-data=2) of a consistent snapshot of the
+    source into the destination and returns the binary-log position of that snapshot; C(replicate)
+    makes the destination replicate that one database from that position (MariaDB named connection
+    C(db_move), C(replicate_do_db)); C(freeze) locks the database's accounts on the source and cuts
+    their sessions; C(writes_since) lists the binary-log events that still wrote to the database
+    after a position (a site still writing); C(catch_up) waits until the destination executed the
+    source's last position, then forgets the replication; C(set_aside) dumps the destination's stale
+    copy of the database under /var/backups/infra, then drops it (a move back onto the old server).
+  - The move's password travels in a temporary option file readable by root only, never on a
+    command line.
+version_added: "1.0.0"
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+options:
+  state:
+    description: The step.
+    type: str
+    required: true
+    choices: [source_facts, destination_facts, grant, revoke, copy, replicate, freeze, writes_since, catch_up, unfreeze,
+              drop_replica, set_aside]
+  name:
+    description: The database moved.
+    type: str
+    required: true
+  source_host:
+    description: Address of the source server (copy, replicate).
+    type: str
+  source_port:
+    description: Port of the source server.
+    type: int
+    default: 3306
+  mover_user:
+    description: The move's account on the source (never locked by a freeze).
+    type: str
+    default: db_move
+  mover_host:
+    description: Host part of the move's account (the destination's address), for grant and revoke.
+    type: str
+  mover_password:
+    description: Password of the move's account.
+    type: str
+    no_log: true
+  position:
+    description: Binary-log position ({file, pos}) for replicate, writes_since and catch_up.
+    type: dict
+  accounts:
+    description: Accounts ({user, host}) to lock (freeze) or unlock (unfreeze).
+    type: list
+    elements: dict
+    default: []
+  timeout:
+    description: Seconds catch_up waits for the destination.
+    type: int
+    default: 60
+attributes:
+  check_mode:
+    support: full
+    description: The reading steps run; the others say what they would change and change nothing.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Copy the database from the old server
+  infra.hosting.db_move_mysql:
+    state: copy
+    name: placementspot_prod
+    source_host: 10.77.0.31
+    mover_password: "{{ db_move_password }}"
+  register: db_move_copy
+"""
+
+RETURN = r"""
+position:
+  description: Binary-log position of the source (copy - the snapshot's; source_facts, freeze - the current one).
+  returned: copy, source_facts, freeze
+  type: dict
+  sample: {file: mariadb-bin.000003, pos: 4521}
+accounts:
+  description: Accounts granted on the database (source_facts, destination_facts) or locked (freeze).
+  returned: source_facts, destination_facts, freeze
+  type: list
+  elements: dict
+events:
+  description: Binary-log events that wrote to the database after the position (first 20).
+  returned: writes_since
+  type: list
+  elements: dict
+facts:
+  description: log_bin, binlog_format, server_id, version, tables (source_facts, destination_facts), replica (destination_facts).
+  returned: source_facts, destination_facts
+  type: dict
+path:
+  description: Dump of the stale copy set aside (set_aside), null when there was none.
+  returned: set_aside
+  type: str
+seconds:
+  description: Seconds the step took (copy, catch_up).
+  returned: copy, catch_up
+  type: float
+"""
+
+import os
+import subprocess
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import check_name
+from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
+    CONNECTION_NAME, MoveError, accounts_of, change_master_sql, drop_replica_sql, events_touching, find_position,
+    lock_statements, position_before, position_from_status, replica_state, sessions_to_cut, sql_string)
+
+TIMEOUT = 6 * 3600
+
+
+def unescape(value):
+    """A cell of mysql's batch output (\\n, \\t, \\\\ escaped; NULL as the word)."""
+    if value == "NULL":
+        return None
+    return value.replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
+
+
+def run_sql(sql, database=None):
+    """Rows (dicts keyed by the column headers) of ``sql`` run as root on the local server."""
+    argv = ["mysql", "--batch", "-e", sql] + ([database] if database else [])
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise MoveError("mysql failed (%d) on %s: %s" % (proc.returncode, sql.split(" ")[0] + "...",
+                                                         proc.stderr.decode("utf-8", "replace").strip()))
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    if not lines:
+        return []
+    headers = lines[0].split("\t")
+    return [dict(zip(headers, [unescape(c) for c in line.split("\t")])) for line in lines[1:]]
+
+
+def run_statements(statements):
+    for statement in statements:
+        run_sql(statement)
+
+
+def option_file(params):
+    """A temporary [client] option file with the move's account (root only), its path."""
+    handle, path = tempfile.mkstemp(prefix="db_move-", suffix=".cnf")
+    with os.fdopen(handle, "w") as out:
+        out.write("[client]\nhost=%s\nport=%d\nuser=%s\npassword=%s\n" % (
+            params["source_host"], params["source_port"], params["mover_user"],
+            params["mover_password"].replace("\\", "\\\\")))
+    os.chmod(path, 0o600)
+    return path
+
+
+def server_facts(name):
+    variables = {r["Variable_name"]: r["Value"] for r in run_sql(
+        "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'server_id', 'version')")}
+    tables = run_sql("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s" % sql_string(name))
+    exists = run_sql("SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s" % sql_string(name))
+    return {
+        "log_bin": variables.get("log_bin", "OFF") in ("ON", "1"),
+        "binlog_format": variables.get("binlog_format", ""),
+        "server_id": int(variables.get("server_id") or 0),
+        "version": variables.get("version", ""),
+        "exists": int(exists[0]["n"]) > 0,
+        "tables": int(tables[0]["n"]),
+    }
+
+
+def master_position():
+    try:
+        rows = run_sql("SHOW MASTER STATUS")
+    except MoveError:
+        rows = run_sql("SHOW BINARY LOG STATUS")  # MySQL 8.4 renamed it
+    return position_from_status([{"file": r.get("File"), "pos": r.get("Position")} for r in rows])
+
+
+def replica_rows():
+    try:
+        return run_sql("SHOW SLAVE %s STATUS" % sql_string(CONNECTION_NAME))
+    except MoveError as error:
+        if "no master connection" in str(error).lower() or "1617" in str(error):
+            return []
+        raise
+
+
+def step_source_facts(module, params):
+    name = params["name"]
+    facts = server_facts(name)
+    result = {"facts": facts, "accounts": granted_accounts(params)}
+    result["position"] = master_position() if facts["log_bin"] else None
+    return False, result
+
+
+def granted_accounts(params):
+    grants = run_sql("SELECT User AS user, Host AS host, Db AS db FROM mysql.db")
+    return accounts_of(grants, params["name"], keep=(params["mover_user"],))
+
+
+def step_destination_facts(module, params):
+    facts = server_facts(params["name"])
+    facts["replica"] = replica_state(replica_rows())
+    return False, {"facts": facts, "accounts": granted_accounts(params)}
+
+
+def step_set_aside(module, params):
+    """The destination's stale copy (a move back) dumped under /var/backups/infra, then dropped."""
+    name = params["name"]
+    facts = server_facts(name)
+    if not facts["exists"]:
+        return False, {"path": None}
+    path = "/var/backups/infra/db_move-%s-%s.sql.gz" % (name, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    if module.check_mode:
+        return True, {"path": path}
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    proc = subprocess.run(["/bin/bash", "-o", "pipefail", "-c",
+                           "umask 077; mysqldump --single-transaction --routines --triggers --events --hex-blob %s | gzip -1 > %s"
+                           % (name, path)], stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise MoveError("the stale copy could not be dumped to %s: %s" % (path, proc.stderr.decode("utf-8", "replace").strip()))
+    run_sql("DROP DATABASE `%s`" % name)
+    return True, {"path": path}
+
+
+def step_grant(module, params):
+    user = "%s@%s" % (sql_string(params["mover_user"]), sql_string(params["mover_host"]))
+    name = params["name"]
+    statements = [
+        "CREATE USER IF NOT EXISTS %s IDENTIFIED BY %s" % (user, sql_string(params["mover_password"])),
+        "ALTER USER %s IDENTIFIED BY %s" % (user, sql_string(params["mover_password"])),
+        "GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `%s`.* TO %s" % (name, user),
+        "GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO %s" % user,
+    ]
+    if not module.check_mode:
+        run_statements(statements)
+    return True, {}
+
+
+def step_revoke(module, params):
+    user = "%s@%s" % (sql_string(params["mover_user"]), sql_string(params["mover_host"]))
+    exists = run_sql("SELECT COUNT(*) AS n FROM mysql.user WHERE User = %s AND Host = %s"
+                     % (sql_string(params["mover_user"]), sql_string(params["mover_host"])))
+    if int(exists[0]["n"]) == 0:
+        return False, {}
+    if not module.check_mode:
+        run_sql("DROP USER %s" % user)
+    return True, {}
+
+
+def step_copy(module, params):
+    name = params["name"]
+    if module.check_mode:
+        return True, {"position": None, "seconds": 0.0}
+    facts = server_facts(name)
+    if facts["tables"]:
+        raise MoveError("the destination already holds %d tables in %s: nothing is copied over them" % (facts["tables"], name))
+    run_sql("CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" % name)
+    options = option_file(params)
+    started = time.time()
+    try:
+        dump = subprocess.Popen(
+            ["mysqldump", "--defaults-extra-file=" + options, "--single-transaction", "--master-data=2", "--quick",
+             "--routines", "--triggers", "--events", "--hex-blob", "--skip-add-locks", name],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        load = subprocess.Popen(["mysql", "--binary-mode", name], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        head, position = b"", None
+        for chunk in iter(lambda: dump.stdout.read(1 << 16), b""):
+            if position is None and len(head) < (1 << 20):
+                head += chunk
+                position = find_position(head.decode("utf-8", "replace"))
+            load.stdin.write(chunk)
+        load.stdin.close()
+        dump_err = dump.stderr.read().decode("utf-8", "replace").strip()
+        load_err = load.stderr.read().decode("utf-8", "replace").strip()
+        if dump.wait() != 0:
+            raise MoveError("mysqldump from %s failed: %s" % (params["source_host"], dump_err))
+        if load.wait() != 0:
+            raise MoveError("loading the dump failed: %s" % load_err)
+    finally:
+        os.unlink(options)
+    if position is None:
+        raise MoveError("the dump of %s carries no binary-log position (is log_bin on at the source?)" % name)
+    return True, {"position": position, "seconds": round(time.time() - started, 2)}
+
+
+def step_replicate(module, params):
+    if module.check_mode:
+        return True, {}
+    if replica_rows():
+        run_statements(drop_replica_sql())
+    source = {"host": params["source_host"], "port": params["source_port"], "user": params["mover_user"],
+              "password": params["mover_password"]}
+    run_statements(change_master_sql(source, params["position"], params["name"]))
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        state = replica_state(replica_rows())
+        if state and state["io"] == "Yes" and state["sql"] == "Yes":
+            return True, {"replica": state}
+        if state and state["error"]:
+            raise MoveError("the replication from %s stopped: %s" % (params["source_host"], state["error"]))
+        time.sleep(1)
+    raise MoveError("the replication from %s did not start within 30 s: %s" % (params["source_host"], replica_state(replica_rows())))
+
+
+def step_freeze(module, params):
+    accounts = params["accounts"]
+    if module.check_mode:
+        return True, {"accounts": accounts, "position": None, "sessions_cut": []}
+    run_statements(lock_statements(accounts, lock=True))
+    own = run_sql("SELECT CONNECTION_ID() AS id")[0]["id"]
+    processlist = [{"id": r["ID"], "user": r["USER"], "db": r["DB"], "command": r["COMMAND"]}
+                   for r in run_sql("SELECT ID, USER, DB, COMMAND FROM information_schema.PROCESSLIST")]
+    cut = sessions_to_cut(processlist, params["name"], {a["user"] for a in accounts}, own_ids=[own])
+    for session in cut:
+        try:
+            run_sql("KILL %d" % session)
+        except MoveError as error:  # a session that ended meanwhile
+            if "Unknown thread" not in str(error):
+                raise
+    return True, {"accounts": accounts, "position": master_position(), "sessions_cut": cut}
+
+
+def step_writes_since(module, params):
+    name, start = params["name"], params["position"]
+    files = [r["Log_name"] for r in run_sql("SHOW BINARY LOGS")]
+    if start["file"] not in files:
+        raise MoveError("binary log %s is gone from the source" % start["file"])
+    found = []
+    for log in files[files.index(start["file"]):]:
+        sql = "SHOW BINLOG EVENTS IN %s" % sql_string(log)
+        if log == start["file"]:
+            sql += " FROM %d" % start["pos"]
+        events = [{"file": log, "pos": int(e["Pos"]), "event_type": e["Event_type"], "info": e["Info"] or ""}
+                  for e in run_sql(sql)]
+        found.extend(events_touching(events, name))
+    return False, {"events": [dict(e, info=e["info"][:200]) for e in found[:20]], "count": len(found)}
+
+
+def step_catch_up(module, params):
+    if module.check_mode:
+        return True, {"seconds": 0.0}
+    target, started = params["position"], time.time()
+    while True:
+        state = replica_state(replica_rows())
+        if not state:
+            raise MoveError("no replication from the source runs here")
+        if state["error"]:
+            raise MoveError("the replication from the source stopped: %s" % state["error"])
+        done = {"file": state["file"], "pos": state["pos"]}
+        if state["file"] and not position_before(done, target):
+            break
+        if time.time() - started > params["timeout"]:
+            raise MoveError("not caught up after %d s: at %s, the source at %s" % (params["timeout"], done, target))
+        time.sleep(0.2)
+    run_statements(drop_replica_sql())
+    return True, {"seconds": round(time.time() - started, 2), "position": done}
+
+
+def step_unfreeze(module, params):
+    if not module.check_mode:
+        run_statements(lock_statements(params["accounts"], lock=False))
+    return bool(params["accounts"]), {"accounts": params["accounts"]}
+
+
+def step_drop_replica(module, params):
+    if not replica_rows():
+        return False, {}
+    if not module.check_mode:
+        run_statements(drop_replica_sql())
+    return True, {}
+
+
+STEPS = {
+    "source_facts": step_source_facts, "destination_facts": step_destination_facts, "grant": step_grant,
+    "revoke": step_revoke, "copy": step_copy, "replicate": step_replicate, "freeze": step_freeze,
+    "writes_since": step_writes_since, "catch_up": step_catch_up, "unfreeze": step_unfreeze,
+    "drop_replica": step_drop_replica, "set_aside": step_set_aside,
+}
+NEEDS = {
+    "grant": ["mover_host", "mover_password"], "revoke": ["mover_host"],
+    "copy": ["source_host", "mover_password"], "replicate": ["source_host", "mover_password", "position"],
+    "writes_since": ["position"], "catch_up": ["position"],
+}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "required": True, "choices": sorted(STEPS)},
+            "name": {"type": "str", "required": True},
+            "source_host": {"type": "str"},
+            "source_port": {"type": "int", "default": 3306},
+            "mover_user": {"type": "str", "default": "db_move"},
+            "mover_host": {"type": "str"},
+            "mover_password": {"type": "str", "no_log": True},
+            "position": {"type": "dict"},
+            "accounts": {"type": "list", "elements": "dict", "default": []},
+            "timeout": {"type": "int", "default": 60},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    missing = [key for key in NEEDS.get(params["state"], []) if not params.get(key)]
+    if missing:
+        module.fail_json(msg="db_move_mysql %s needs %s" % (params["state"], ", ".join(missing)))
+    try:
+        check_name(params["name"])
+        changed, result = STEPS[params["state"]](module, params)
+    except Exception as error:  # every failure is reported with the step and the database named
+        module.fail_json(msg="%s of %s: %s" % (params["state"], params["name"], error))
+    module.exit_json(changed=changed, **result)
+
+
+if __name__ == "__main__":
+    main()
