@@ -70,7 +70,7 @@ def run(args):
     if first_fail is not None:
         rto = max(rto, time.time() - first_fail)
     present = None
-    for _ in range(30):
+    for _ in range(args.readback_tries):
         try:
             conn = connect(args.engine, args)
             cur = conn.cursor()
@@ -96,6 +96,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=40)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--first-id", type=int, default=0)
+    parser.add_argument("--readback-tries", type=int, default=30,
+                        help="tries (1 s apart) to read back the acknowledged ids (1 when the address is meant to refuse)")
     parser.add_argument("--password-file", required=True, help="file holding the password (not on the command line)")
     args = parser.parse_args()
     with open(args.password_file, encoding="utf-8") as handle:
