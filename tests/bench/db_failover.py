@@ -2,7 +2,8 @@
 
 Runs against the molecule/db_ha scenario (molecule converge -s db_ha first; the write client is
 its LB container, database `appdb`, user `app`) or, with DB_LAB=1, against the lab (lab-db_01..03
-converged by playbooks/db_cluster.yml, HAProxy on lab-lb_01 by playbooks/lb.yml --tags haproxy):
+converged by playbooks/db_cluster.yml, HAProxy on lab-lb_01 by playbooks/lb.yml --tags haproxy;
+the address is the sites' own, db_cluster_address: the floating one under VRRP, DB_LB_ADDRESS overrides):
 there the bench creates its own client container `bench-db-client` (10.77.0.69, removed at the end)
 and its own database and user `bench_failover` on each engine (random password, dropped at the
 end), so no lab host is changed. The client runs tests/bench/_db_writer.py: DB_RATE rows/s
@@ -30,7 +31,26 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAB = os.environ.get("DB_LAB") == "1"
 LB = os.environ.get("DB_LB_CONTAINER", "lab-lb_01" if LAB else "mol-db_ha-lb")
-LB_ADDRESS = "10.77.0.21" if LAB else None
+
+
+def lab_tier_address():
+    """The lab's db_cluster_address, read from the inventory as the sites get it: the load balancers'
+    floating address under VRRP (lb_floating_mode vrrp), else the first load balancer's own."""
+    if os.environ.get("DB_LB_ADDRESS"):
+        return os.environ["DB_LB_ADDRESS"]
+    inventory = os.path.join(HERE, "..", "..", "inventories", "lab")
+    out = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", inventory, "--list"],
+                         check=True, text=True, capture_output=True).stdout
+    data = json.loads(out)
+    first = sorted(data.get("lb", {}).get("hosts", []))[0]
+    hostvars = data["_meta"]["hostvars"][first]
+    floating = str(hostvars.get("lb_floating_address") or "").split("/")[0]
+    if hostvars.get("lb_floating_mode") == "vrrp" and floating and floating.upper() != "TO-FILL":
+        return floating
+    return hostvars["private_ip"]
+
+
+LB_ADDRESS = lab_tier_address() if LAB else None
 CLIENT = "bench-db-client" if LAB else LB
 CLIENT_IP = "10.77.0.69"
 USER, DB = ("bench_failover", "bench_failover") if LAB else ("app", "appdb")
