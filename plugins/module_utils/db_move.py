@@ -122,7 +122,8 @@ def change_master_sql(source, position, database):
         "MASTER_LOG_FILE=%s, MASTER_LOG_POS=%d, MASTER_USE_GTID=no"
         % (name, sql_string(source["host"]), int(source["port"]), sql_string(source["user"]),
            sql_string(source["password"]), sql_string(position["file"]), int(position["pos"])),
-        "SET GLOBAL %s.replicate_do_db = %s" % (CONNECTION_NAME, sql_string(database)),
+        # One session: the filter applies to the connection named by default_master_connection.
+        "SET SESSION default_master_connection = %s; SET GLOBAL replicate_do_db = %s" % (name, sql_string(database)),
         "START SLAVE %s" % name,
     ]
 

@@ -80,7 +80,7 @@ def test_replication_of_one_database_from_the_snapshot_position():
                                    {"file": "b.000002", "pos": 4521}, "shop")
     assert statements[0].startswith("CHANGE MASTER 'db_move' TO MASTER_HOST='10.0.0.31', MASTER_PORT=3306")
     assert "MASTER_PASSWORD='p\\'w'" in statements[0] and "MASTER_LOG_POS=4521" in statements[0]
-    assert statements[1] == "SET GLOBAL db_move.replicate_do_db = 'shop'"
+    assert statements[1] == "SET SESSION default_master_connection = 'db_move'; SET GLOBAL replicate_do_db = 'shop'"
     assert statements[-1] == "START SLAVE 'db_move'"
     assert drop_replica_sql() == ["STOP SLAVE 'db_move'", "RESET SLAVE 'db_move' ALL"]
 
