@@ -75,6 +75,29 @@ options:
         description: Mode of the directory.
         type: raw
         default: "0755"
+  links:
+    description:
+      - Symbolic links that must exist and point to O(links[].src), made after the files are written (a link
+        pointing elsewhere is replaced; a file or directory in its place fails the task).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src:
+        description: What the link points to (it need not exist yet).
+        type: path
+        required: true
+      dest:
+        description: Absolute path of the link.
+        type: path
+        required: true
+  absent:
+    description:
+      - Files (or symbolic links) that must not exist, removed after the files are written; a directory
+        listed here fails the task.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -113,6 +136,18 @@ changed_directories:
   type: list
   elements: str
   sample: [/etc/aide]
+changed_links:
+  description: Links of O(links) created or pointed elsewhere (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nginx/sites-enabled/shop.conf]
+removed:
+  description: Paths of O(absent) that existed and were removed (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/systemd/system/shop-scheduler.timer]
 """
 
 import os
@@ -192,6 +227,41 @@ def ensure_file(module, spec, diffs):
     return changed
 
 
+def ensure_link(module, spec, diffs):
+    """Make dest a symbolic link to src; True when it was created or changed."""
+    src, dest = spec["src"], spec["dest"]
+    if os.path.islink(dest):
+        current = os.readlink(dest)
+        if current == src:
+            return False
+    elif os.path.lexists(dest):
+        module.fail_json(msg="%s exists and is not a symbolic link" % dest)
+    else:
+        current = None
+    if module._diff:
+        diffs.append({"before_header": dest, "after_header": dest,
+                      "before": "-> %s\n" % current if current else "", "after": "-> %s\n" % src})
+    if not module.check_mode:
+        directory = os.path.dirname(dest)
+        tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(dest), os.getpid()))
+        os.symlink(src, tmp)
+        os.rename(tmp, dest)  # atomic: the old link is replaced, never missing
+    return True
+
+
+def ensure_absent(module, path, diffs):
+    """Remove a file or symbolic link; True when it existed."""
+    if not os.path.lexists(path):
+        return False
+    if os.path.isdir(path) and not os.path.islink(path):
+        module.fail_json(msg="%s is a directory: absent removes files and links only" % path)
+    if module._diff:
+        diffs.append({"before_header": path, "after_header": "%s (absent)" % path, "before": "", "after": ""})
+    if not module.check_mode:
+        os.unlink(path)
+    return True
+
+
 def main():
     file_spec = dict(
         dest=dict(type="path", required=True),
@@ -211,6 +281,9 @@ def main():
         argument_spec=dict(
             files=dict(type="list", elements="dict", default=[], options=file_spec),
             directories=dict(type="list", elements="dict", default=[], options=directory_spec),
+            links=dict(type="list", elements="dict", default=[], options=dict(
+                src=dict(type="path", required=True), dest=dict(type="path", required=True))),
+            absent=dict(type="list", elements="path", default=[]),
         ),
         supports_check_mode=True,
     )
@@ -226,8 +299,11 @@ def main():
             continue
         if ensure_file(module, spec, diffs):
             changed_files.append(spec["dest"])
-    module.exit_json(changed=bool(changed_files or changed_directories), changed_files=changed_files,
-                     changed_directories=changed_directories, diff=diffs)
+    changed_links = [link["dest"] for link in module.params["links"] if ensure_link(module, link, diffs)]
+    removed = [path for path in module.params["absent"] if ensure_absent(module, path, diffs)]
+    module.exit_json(changed=bool(changed_files or changed_directories or changed_links or removed),
+                     changed_files=changed_files, changed_directories=changed_directories,
+                     changed_links=changed_links, removed=removed, diff=diffs)
 
 
 if __name__ == "__main__":

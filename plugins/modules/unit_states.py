@@ -42,6 +42,14 @@ options:
       masked:
         description: Masked (cannot be started at all) or not; omitted, left alone.
         type: bool
+  prune:
+    description:
+      - Unit name patterns (shell globs, as C(systemctl list-units) takes them); every loaded unit matching
+        one of them and not listed in O(units) is stopped and disabled (for example the instances of a
+        template unit that the data model no longer lists).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -62,6 +70,12 @@ EXAMPLES = r"""
   unit_states:
     units:
       - {name: php8.2-fpm, state: stopped, enabled: false, masked: true}
+
+- name: Run the workers the data model lists, stop the others
+  unit_states:
+    units:
+      - {name: shop-worker@default-1, state: started, enabled: true}
+    prune: ["shop-worker@*"]
 """
 
 RETURN = r"""
@@ -146,6 +160,12 @@ def plan(units, states):
     return actions, reload_needed, errors
 
 
+def pruned(list_units_output, wanted):
+    """Units named by `systemctl list-units --plain --no-legend` output that are not wanted."""
+    found = [line.split()[0] for line in list_units_output.splitlines() if line.strip()]
+    return [name for name in found if name not in wanted]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -155,11 +175,20 @@ def main():
                 enabled=dict(type="bool"),
                 masked=dict(type="bool"),
             )),
+            prune=dict(type="list", elements="str", default=[]),
         ),
         supports_check_mode=True,
     )
     systemctl = module.get_bin_path("systemctl", required=True)
-    names = [unit_name(u["name"]) for u in module.params["units"]]
+    units = list(module.params["units"])
+    if module.params["prune"]:
+        rc, out, err = module.run_command([systemctl, "list-units", "--all", "--plain", "--no-legend", "--full", "--"]
+                                          + module.params["prune"])
+        if rc != 0:
+            module.fail_json(msg="systemctl list-units failed: %s" % err.strip(), rc=rc)
+        units += [dict(name=name, state="stopped", enabled=False, masked=None)
+                  for name in pruned(out, [unit_name(u["name"]) for u in units])]
+    names = [unit_name(u["name"]) for u in units]
 
     def read():
         rc, out, err = module.run_command([systemctl, "show", "--property=" + ",".join(PROPERTIES), "--"] + names)
@@ -169,7 +198,7 @@ def main():
 
     states = read()
     not_loaded = any(states.get(n, {}).get("LoadState") == "not-found" for n in names)
-    actions, reload_needed, errors = plan(module.params["units"], states)
+    actions, reload_needed, errors = plan(units, states)
     reloaded = False
     if (reload_needed or (not_loaded and errors)) and not module.check_mode:
         # A unit installed or changed in this run: systemd learns of it before anything is decided.
@@ -178,7 +207,7 @@ def main():
             module.fail_json(msg="systemctl daemon-reload failed: %s" % err.strip(), rc=rc)
         reloaded = True
         states = read()
-        actions, _, errors = plan(module.params["units"], states)
+        actions, _, errors = plan(units, states)
     elif reload_needed:
         reloaded = True
     if errors:

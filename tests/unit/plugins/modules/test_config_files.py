@@ -82,3 +82,44 @@ def test_validate_needs_the_placeholder(tmp_path, validate):
 def test_a_missing_directory_not_listed_is_a_clear_error(tmp_path):
     result = run(tmp_path, files=[spec(tmp_path / "nowhere" / "f", "x\n")])
     assert result.get("failed") and "list it under directories" in result["msg"]
+
+
+def test_absent_removes_files_and_links_only_where_they_exist(tmp_path):
+    old_unit = tmp_path / "shop-scheduler.timer"
+    old_unit.write_text("[Timer]\n")
+    link = tmp_path / "enabled.conf"
+    link.symlink_to(tmp_path / "nowhere")
+    never = tmp_path / "never-there"
+    checked = run(tmp_path, check=True, diff=True, absent=[str(old_unit), str(link), str(never)])
+    assert checked["changed"] and checked["removed"] == [str(old_unit), str(link)]
+    assert old_unit.exists() and os.path.lexists(link)
+    done = run(tmp_path, absent=[str(old_unit), str(link), str(never)])
+    assert done["removed"] == [str(old_unit), str(link)]
+    assert not old_unit.exists() and not os.path.lexists(link)
+    assert not run(tmp_path, absent=[str(old_unit)])["changed"]
+
+
+def test_absent_refuses_a_directory(tmp_path):
+    result = run(tmp_path, absent=[str(tmp_path)])
+    assert result.get("failed") and "is a directory" in result["msg"]
+
+
+def test_links_are_made_then_repointed_atomically(tmp_path):
+    available = tmp_path / "available.conf"
+    available.write_text("server {}\n")
+    link = tmp_path / "enabled.conf"
+    checked = run(tmp_path, check=True, diff=True, links=[dict(src=str(available), dest=str(link))])
+    assert checked["changed_links"] == [str(link)] and not os.path.lexists(link)
+    assert run(tmp_path, links=[dict(src=str(available), dest=str(link))])["changed_links"] == [str(link)]
+    assert os.readlink(link) == str(available)
+    assert not run(tmp_path, links=[dict(src=str(available), dest=str(link))])["changed"]
+    other = tmp_path / "other.conf"
+    assert run(tmp_path, links=[dict(src=str(other), dest=str(link))])["changed_links"] == [str(link)]
+    assert os.readlink(link) == str(other)
+
+
+def test_a_file_where_a_link_goes_is_an_error(tmp_path):
+    plain = tmp_path / "enabled.conf"
+    plain.write_text("x\n")
+    result = run(tmp_path, links=[dict(src="/nowhere", dest=str(plain))])
+    assert result.get("failed") and "not a symbolic link" in result["msg"]

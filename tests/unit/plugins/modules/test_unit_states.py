@@ -2,7 +2,7 @@
 
 import pytest
 
-import unit_states
+from ansible_collections.infra.hosting.plugins.modules import unit_states
 
 SHOW = """Id=nginx.service
 LoadState=loaded
@@ -69,3 +69,18 @@ def test_a_changed_unit_file_asks_for_a_daemon_reload():
 def test_static_units_count_as_enabled():
     states = {"a.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "static"}}
     assert unit_states.plan([{"name": "a", "state": "started", "enabled": True}], states)[0] == []
+
+
+def test_pruned_units_are_those_running_but_not_wanted():
+    listed = ("shop-worker@default-1.service loaded active running Worker 1 of shop\n"
+              "shop-worker@default-2.service loaded inactive dead Worker 2 of shop\n")
+    assert unit_states.pruned(listed, ["shop-worker@default-1.service"]) == ["shop-worker@default-2.service"]
+    assert unit_states.pruned("", ["shop-worker@default-1.service"]) == []
+
+
+def test_a_pruned_unit_is_stopped_and_disabled():
+    show = "Id=shop-worker@default-2.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\nNeedDaemonReload=no\n"
+    states = unit_states.parse_show(show, ["shop-worker@default-2.service"])
+    actions, _, errors = unit_states.plan([dict(name="shop-worker@default-2.service", state="stopped", enabled=False,
+                                                masked=None)], states)
+    assert errors == [] and actions == [("shop-worker@default-2.service", ["stop", "disable"])]
