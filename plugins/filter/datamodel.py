@@ -479,7 +479,7 @@ def site_addresses(sites, hostvars, lb_sites=None, lb_hosts=None, lb_address=Non
     """
     lb_sites = set(lb_sites or [])
     lb_hosts = list(lb_hosts or [])
-    floating = str(lb_address or "").split("/")[0]
+    floating = str(lb_address or "").split("/", maxsplit=1)[0]
     records = {}
     for name, site in (sites or {}).items():
         if site.get("status", "active") == "retired":

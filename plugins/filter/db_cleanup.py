@@ -25,7 +25,7 @@ def _private_ip(hostvars, host):
     """hostvars[host].private_ip, or None when the host or the address is unknown here."""
     try:
         address = hostvars[host]["private_ip"]
-    except Exception:  # pylint: disable=broad-except  (HostVars raises its own undefined errors)
+    except Exception:  # HostVars raises its own undefined errors. pylint: disable=broad-except
         return None
     return address if isinstance(address, str) and address else None
 

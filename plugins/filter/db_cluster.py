@@ -16,24 +16,7 @@
 
 from __future__ import annotations
 
-DOCUMENTATION_DB_MEMBERS = """
-name: db_members
-short_description: Name and address of each host of a group
-positional: hosts, hostvars
-options:
-  hosts: {description: Host names (a group), type: list, required: true}
-  hostvars: {description: Ansible's hostvars, type: dict, required: true}
-  key: {description: Variable holding the address, type: str, default: private_ip}
-"""
-
-EXAMPLES = """
-galera_members: "{{ groups['galera'] | db_members(hostvars) }}"
-haproxy_tcp_services: "{{ galera_members | db_lb_services(patroni_members, private_ip) }}"
-"""
-
-RETURN = """
-_value: {description: "db_members: list of {name, address}; db_lb_services: list of TCP services", type: list}
-"""
+# Documentation (ansible-doc -t filter infra.hosting.<name>): db_members.yml and db_lb_services.yml beside this file.
 
 GALERA_PORT = 3306
 GALERA_CHECK_PORT = 9200

@@ -79,7 +79,7 @@ def _compare_sites(discovery, host, sites, forge_home, findings):
         expected_file = "/etc/nginx/sites-available/%s" % domains[0]
         if server["file"] != expected_file:
             findings.append(_finding("nginx_file", domains[0], "differs", name, expected_file, server["file"],
-                                      server["file"], server["line"]))
+                                     server["file"], server["line"]))
         web_root = site.get("web_root", "public")
         roots = ["%s/%s/%s" % (forge_home, domains[0], web_root), "%s/%s/current/%s" % (forge_home, domains[0], web_root)]
         for root in server["roots"]:

@@ -159,9 +159,9 @@ class ScratchServer(object):
         except subprocess.TimeoutExpired:
             raise DbError("scratch server: %s took more than %ds%s" % (argv[0], timeout or START_TIMEOUT, self._log_tail()))
         if proc.returncode != 0:
-            raise DbError("scratch server: %s failed (%d): %s%s" % (os.path.basename(argv[4] if argv[0] == "runuser" else argv[0]),
-                                                                   proc.returncode, proc.stdout.decode("utf-8", "replace")[-800:],
-                                                                   self._log_tail()))
+            program = os.path.basename(argv[4] if argv[0] == "runuser" else argv[0])
+            output = proc.stdout.decode("utf-8", "replace")[-800:]
+            raise DbError("scratch server: %s failed (%d): %s%s" % (program, proc.returncode, output, self._log_tail()))
         return proc
 
     def _log_tail(self):

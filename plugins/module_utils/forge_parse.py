@@ -92,13 +92,13 @@ def server_directive_lines(text, source="<string>"):
     for server in _walk_servers(nginx_parse(text, source)):
         lines = {}
 
-        def visit(nodes, lines=lines):
+        def visit(nodes, lines):
             for node in nodes:
                 lines.setdefault(node["name"], node["line"])
                 if node["block"] is not None:
-                    visit(node["block"])
+                    visit(node["block"], lines)
 
-        visit(server["block"])
+        visit(server["block"], lines)
         result.append(lines)
     return result
 

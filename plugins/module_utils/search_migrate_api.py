@@ -98,8 +98,7 @@ class Http(object):
                     break
                 parts = (rest + chunk).split(b"\n")
                 rest = parts.pop()
-                for part in parts:
-                    yield part
+                yield from parts
             if rest:
                 yield rest
             finished = True
@@ -237,8 +236,7 @@ class MeiliSource(object):
         """Every document, page after page; the next page is fetched while this one is consumed."""
         with Prefetch(self.pages(), depth=2) as pages:
             for results in pages:
-                for doc in results:
-                    yield doc
+                yield from results
 
     def search(self, query, limit, primary_key):
         answer = self.http.request("POST", "/indexes/%s/search" % quote(self.uid),

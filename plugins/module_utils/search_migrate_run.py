@@ -88,7 +88,6 @@ class SourceAnswers(object):
         return [got[q] for q in queries]
 
 
-
 SPOOL_CHUNK = 1000
 
 
@@ -185,8 +184,7 @@ def spooled_documents(spool):
         data = spool.read(size)
         if len(head) != 8 or len(data) != size:
             raise ValueError("the spool file is truncated")
-        for doc in marshal.loads(data):
-            yield doc
+        yield from marshal.loads(data)
 
 
 FEED_BUDGET = 64 << 20  # characters of JSONL held in memory between the reader and the import thread
@@ -244,8 +242,7 @@ def fed_lines(feed, spool, converter):
     fd = spool.fileno()
     for (offset, size), lines in feed:
         if lines is not None:
-            for line in lines:
-                yield line
+            yield from lines
             continue
         data = os.pread(fd, size, offset)
         if len(data) != size:
@@ -287,7 +284,7 @@ def import_batches(typesense, collection, batches, count, alias, say, on_batch=N
     in_flight overrides IMPORT_IN_FLIGHT (the bench's one-request-at-a-time baseline).
     """
     in_flight = (in_flight or IMPORT_IN_FLIGHT) if hasattr(typesense, "fork") else 1
-    senders = [typesense] + [typesense.fork() for _ in range(in_flight - 1)]
+    senders = [typesense] + [typesense.fork() for _unused in range(in_flight - 1)]
     state = {"done": 0, "errors": [], "t0": time.time()}
 
     def handle(sent, size):
@@ -314,7 +311,7 @@ def import_batches(typesense, collection, batches, count, alias, say, on_batch=N
         while under_way:
             handle(*under_way.pop(0))
     finally:
-        for sent, _ in under_way:  # on an error: no request left running on a connection the caller reuses
+        for sent, _unused in under_way:  # on an error: no request left running on a connection the caller reuses
             sent.thread.join()
     return state["done"], state["errors"]
 
@@ -379,7 +376,7 @@ class StreamedImport(object):
         if types == self.types_seen:
             return True
         self.types_seen = dict(types)
-        schema, query_by, _ = build_schema(self.name, self.settings, types, reading.types.order, self.primary_key)
+        schema, query_by, _unused = build_schema(self.name, self.settings, types, reading.types.order, self.primary_key)
         if schema == self.schema and query_by == self.query_by:
             return True
         changed = schema_changes(self.schema, schema) or ["query_by"]
@@ -391,8 +388,8 @@ class StreamedImport(object):
     def start(self, reading):
         """Create the collection (schema of the documents read so far) and start the import thread."""
         types = reading.types
-        self.schema, self.query_by, _ = build_schema(self.name, self.settings, types.types, types.order,
-                                                     self.primary_key)
+        self.schema, self.query_by, _unused = build_schema(self.name, self.settings, types.types, types.order,
+                                                           self.primary_key)
         self.types_seen = dict(types.types)
         self.converter = DocumentConverter(self.primary_key, dict((f["name"], f["type"]) for f in self.schema["fields"]))
         self.say("%s: streaming into %s (schema from the first %d documents)" % (self.alias, self.name, reading.count))

@@ -119,8 +119,7 @@ def restore_script(manifest):
     user = manifest.get("user")
     lines = [
         "#!/bin/sh",
-        "# Restore %s, retired on %s by the site cleanup (%s)." % (manifest["site"], manifest["retired_at"],
-                                                                  manifest["host"]),
+        "# Restore %s, retired on %s by the site cleanup (%s)." % (manifest["site"], manifest["retired_at"], manifest["host"]),
         "# Usage: sh restore.sh [ARCHIVE]   (as root; the .sha256 file next to the archive is checked)",
         "set -eu",
         'ARCHIVE="${1:-%s}"' % manifest["archive"],

@@ -113,8 +113,7 @@ def _walk_servers(nodes):
         if node["name"] == "server":
             yield node
         else:  # http { server { } } in a full nginx.conf
-            for inner in _walk_servers(node["block"]):
-                yield inner
+            yield from _walk_servers(node["block"])
 
 
 def nginx_server_blocks(text, source="<string>"):
@@ -124,7 +123,7 @@ def nginx_server_blocks(text, source="<string>"):
         info = {"line": node["line"], "server_names": [], "roots": [], "listen": [],
                 "access_logs": [], "includes": [], "fastcgi_pass": [], "certificates": []}
 
-        def visit(nodes, info=info):
+        def visit(nodes, info):
             for child in nodes:
                 name, args = child["name"], child["args"]
                 if name == "server_name":
@@ -142,9 +141,9 @@ def nginx_server_blocks(text, source="<string>"):
                 elif name in ("ssl_certificate", "ssl_certificate_key") and args:
                     info["certificates"].append(args[0])
                 if child["block"] is not None:
-                    visit(child["block"])
+                    visit(child["block"], info)
 
-        visit(node["block"])
+        visit(node["block"], info)
         for key in info:
             if isinstance(info[key], list):
                 info[key] = list(dict.fromkeys(info[key]))

@@ -143,7 +143,7 @@ def scan_systemd(paths):
 def scan_supervisor(paths):
     items = []
     for path in sorted(glob.glob(os.path.join(paths["supervisor_dir"], "*.conf"))):
-        programs = [p for p in supervisor_programs(read(path), path)]
+        programs = list(supervisor_programs(read(path), path))
         if not any(p["is_worker"] for p in programs):
             continue
         users = {p["user"] for p in programs}
@@ -243,8 +243,7 @@ def read_log_lines(files):
     for path in files:
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                yield line
+            yield from handle
 
 
 def traffic(bases, now, window_days, ignore_paths, ignore_addresses):

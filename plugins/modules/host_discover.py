@@ -336,7 +336,7 @@ def main():
         },
         supports_check_mode=True,
     )
-    module.exit_json(changed=False, discovery=discover(module.params, lambda cmd: module.run_command(cmd)))
+    module.exit_json(changed=False, discovery=discover(module.params, module.run_command))
 
 
 if __name__ == "__main__":

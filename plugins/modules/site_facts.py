@@ -104,7 +104,7 @@ def main():
     p = module.params
     try:
         facts = gather(p["sites"], p["window_days"], p["ignore_paths"], p["ignore_addresses"], p["paths"],
-                       lambda cmd: module.run_command(cmd))
+                       module.run_command)
     except ParseError as exc:
         module.fail_json(msg="Cannot parse a configuration file, nothing is removed: %s" % exc)
     module.exit_json(changed=False, ansible_facts={"site_cleanup_facts": facts})

@@ -305,7 +305,7 @@ def plan_site(module, p, result):
         module.fail_json(msg=refusal, **dict(result, refused=True))
     in_model = site in p["sites"]
     try:
-        items = scan(paths, site_identities(p["sites"]), lambda cmd: module.run_command(cmd))
+        items = scan(paths, site_identities(p["sites"]), module.run_command)
     except ParseError as exc:
         module.fail_json(msg="Cannot parse a configuration file, nothing is removed: %s" % exc, **result)
     mine, conflicts = select(items, site, ident, in_model)

@@ -69,7 +69,7 @@ def test_good_model_has_no_error():
 
 
 def test_defaults_resolve_drivers_by_host_count():
-    sites, _, _ = good_model()
+    sites, _unused, _unused = good_model()
     result = datamodel.site_defaults(sites, DEFAULTS)
     assert result["alpha"]["session_driver"] == "file"
     assert result["beta"]["session_driver"] == "redis"
@@ -78,7 +78,7 @@ def test_defaults_resolve_drivers_by_host_count():
 
 
 def test_defaults_merge_limits_key_by_key():
-    sites, _, _ = good_model()
+    sites, _unused, _unused = good_model()
     sites["alpha"]["limits"] = {"memory_max": "2G"}
     result = datamodel.site_defaults(sites, DEFAULTS)
     assert result["alpha"]["limits"] == {"cpu_quota": "100%", "memory_max": "2G", "pm_max_children": 8}
@@ -222,7 +222,7 @@ def test_placeholders_are_listed():
 
 
 def test_sites_and_databases_for_host():
-    sites, dbs, _ = good_model()
+    sites, dbs, _unused = good_model()
     normalized = datamodel.site_defaults(sites, DEFAULTS)
     assert list(datamodel.sites_for_host(normalized, "web_02")) == ["beta"]
     normalized["beta"]["status"] = "retired"
@@ -332,20 +332,20 @@ TIER_GROUPS = dict(GROUPS, all=GROUPS["all"] + ["db_01", "db_02", "db_03"],
                    galera=["db_01", "db_02", "db_03"], patroni=["db_01", "db_02", "db_03"])
 
 
-def tier_errors(sites, databases, groups=TIER_GROUPS):
+def tier_errors(sites, databases, groups=None):
     normalized = datamodel.site_defaults(sites, DEFAULTS)
-    return datamodel.datamodel_errors(normalized, databases, groups, php_versions=PHP)
+    return datamodel.datamodel_errors(normalized, databases, TIER_GROUPS if groups is None else groups, php_versions=PHP)
 
 
 def test_database_on_the_tier_with_synchronous_replication():
-    sites, dbs, _ = good_model()
+    sites, dbs, _unused = good_model()
     dbs["beta_pg"].update(host="db_01", synchronous=True)
     dbs["alpha_prod"]["host"] = "db_02"
     assert tier_errors(sites, dbs) == []
 
 
 def test_synchronous_on_a_single_server_is_refused_with_name_and_field():
-    sites, dbs, _ = good_model()
+    sites, dbs, _unused = good_model()
     dbs["beta_pg"]["synchronous"] = True
     assert tier_errors(sites, dbs) == [
         "database beta_pg: synchronous: host 'whc' is not on the replicated tier (group 'patroni'): "
@@ -353,7 +353,7 @@ def test_synchronous_on_a_single_server_is_refused_with_name_and_field():
 
 
 def test_synchronous_on_mariadb_or_not_a_bool_is_refused():
-    sites, dbs, _ = good_model()
+    sites, dbs, _unused = good_model()
     dbs["alpha_prod"].update(host="db_01", synchronous=True)
     dbs["beta_pg"].update(host="db_01", synchronous="yes")
     assert tier_errors(sites, dbs) == [
@@ -363,14 +363,14 @@ def test_synchronous_on_mariadb_or_not_a_bool_is_refused():
 
 
 def test_database_outside_both_groups_names_the_tier():
-    sites, dbs, _ = good_model()
+    sites, dbs, _unused = good_model()
     dbs["beta_pg"]["host"] = "web_01"
     assert tier_errors(sites, dbs) == [
         "database beta_pg: host: 'web_01' is not in group 'postgresql' (nor in 'patroni', the replicated tier)"]
 
 
 def test_tier_below_its_quorum_is_refused():
-    sites, dbs, _ = good_model()
+    sites, dbs, _unused = good_model()
     groups = dict(TIER_GROUPS, galera=["db_01", "db_02"])
     assert tier_errors(sites, dbs, groups) == ["group galera: 2 host(s); its quorum needs an odd number, at least 3"]
 

@@ -43,8 +43,8 @@ DISCOVERY = {
 FOUND_DBS = [{"engine": "mysql", "name": n, "size_bytes": 16384} for n in ("mysql", "sys", "shop_db", "old_reports")]
 
 
-def report(discovery=DISCOVERY):
-    return forge_report.forge_compare(discovery, HOST, SITES, DATABASES, FOUND_DBS, [])
+def report(discovery=None):
+    return forge_report.forge_compare(DISCOVERY if discovery is None else discovery, HOST, SITES, DATABASES, FOUND_DBS, [])
 
 
 def open_findings(rep):

@@ -78,7 +78,7 @@ def test_compare_restored_leaves_out_tables_written_during_the_dump_and_says_so(
 
 
 def test_compare_restored_flags_a_table_neither_recorded_nor_unstable():
-    problems, _ = db_scratch.compare_restored({"a": 1}, [], {"a": 1, "new": 0}, [])
+    problems, _unused = db_scratch.compare_restored({"a": 1}, [], {"a": 1, "new": 0}, [])
     assert problems == ["table new only in the restored copy"]
 
 

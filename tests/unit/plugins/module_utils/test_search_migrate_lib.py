@@ -75,7 +75,7 @@ def test_schema_maps_searchable_filterable_sortable():
 
 def test_wildcard_searchable_takes_every_string_field_in_order():
     ft = types_of(DOCS)
-    _, query_by, _ = build_schema("c", {"searchableAttributes": ["*"]}, ft.types, ft.order, "cid")
+    _unused, query_by, _unused = build_schema("c", {"searchableAttributes": ["*"]}, ft.types, ft.order, "cid")
     assert query_by == ["titre", "competences", "nom", "ville"]
 
 
@@ -175,7 +175,7 @@ def random_docs(rng, count):
 
 def test_document_converter_follows_the_rules_and_document_line_is_json():
     rng = random.Random(7)
-    for _ in range(200):
+    for _unused in range(200):
         schema_types = dict((k, rng.choice(TYPES)) for k in rng.sample("abcdefg", rng.randint(0, 7)))
         converter = DocumentConverter("pk", schema_types)
         for doc in random_docs(rng, 10):
@@ -194,7 +194,7 @@ def test_document_converter_follows_the_rules_and_document_line_is_json():
 def test_a_line_from_the_canonical_text_is_the_line_document_line_gives(primary_key):
     rng = random.Random(13)
     reused = 0
-    for _ in range(300):
+    for _unused in range(300):
         schema_types = dict((k, rng.choice(TYPES)) for k in rng.sample("abcdefg", rng.randint(0, 7)))
         converter = DocumentConverter(primary_key, schema_types)
         for doc in random_docs(rng, 10):
@@ -233,7 +233,7 @@ def test_ids_filterable_follows_meilisearchs_id_rule(ids, expected):
 
 def test_field_types_fast_paths_give_the_plain_merge():
     rng = random.Random(11)
-    for _ in range(500):
+    for _unused in range(500):
         docs = random_docs(rng, rng.randint(1, 15))
         fast = types_of(docs)
         plain, order = {}, []

@@ -102,10 +102,9 @@ def test_search_engines_on_loopback(tmp_path):
 
     found, errors = host_discover.discover_search(paths, lambda cmd: (0, SS, ""), get=get)
     assert errors == []
-    assert [(s["engine"], s["port"], s["reachable"]) for s in found] == [("typesense", 8108, True),
-                                                                        ("meilisearch", 7700, False)]
+    assert [(s["engine"], s["port"], s["reachable"]) for s in found] == [("typesense", 8108, True), ("meilisearch", 7700, False)]
     assert found[0]["collections"] == [{"name": "jobs", "documents": 12}]
-    assert "k3y" not in json.dumps(found) and all(u.startswith("http://127.0.0.1:") for u, _ in asked)
+    assert "k3y" not in json.dumps(found) and all(u.startswith("http://127.0.0.1:") for u, _unused in asked)
 
 
 def test_listening_ports():

@@ -26,6 +26,6 @@ def test_check_mode_writes_nothing(tmp_path):
 
 def test_appends(tmp_path):
     log = tmp_path / "audit.log"
-    for _ in range(2):
+    for _unused in range(2):
         infra_audit.record_action(dict(PARAMS, audit_log=str(log)), check_mode=False)
     assert len(log.read_text().splitlines()) == 2
