@@ -48,7 +48,7 @@ def position_from_status(rows):
 def position_before(a, b):
     """True when position ``a`` comes strictly before ``b`` (files compare by their numbered suffix)."""
     def key(p):
-        stem, _, number = p["file"].rpartition(".")
+        stem, _unused, number = p["file"].rpartition(".")
         return (stem, int(number) if number.isdigit() else 0, int(p["pos"]))
     return key(a) < key(b)
 

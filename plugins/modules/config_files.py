@@ -22,7 +22,9 @@ description:
   - In check mode nothing is written; the files and directories that would change are returned, and with
     C(--diff) each file's before and after.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
 options:
   files:
     description: The files to write.
@@ -109,7 +111,7 @@ notes:
 
 EXAMPLES = r"""
 - name: Write the banners and the login shell settings
-  config_files:
+  infra.hosting.config_files:
     directories:
       - {path: /etc/security/pwquality.conf.d, mode: "0755"}
     files:

@@ -56,7 +56,6 @@ options:
   mover_password:
     description: Password of the move's account.
     type: str
-    no_log: true
   position:
     description: Binary-log position ({file, pos}) for replicate, writes_since and catch_up.
     type: dict

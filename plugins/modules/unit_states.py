@@ -20,7 +20,9 @@ description:
     C(stopped) that systemd does not know is already as asked.
   - In check mode nothing is done; the actions that would be taken are returned.
 version_added: "1.0.0"
-author: Infrastructure team
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
 options:
   units:
     description: The units and their wanted state.
@@ -61,18 +63,18 @@ notes:
 
 EXAMPLES = r"""
 - name: Start and enable sshd and fail2ban
-  unit_states:
+  infra.hosting.unit_states:
     units:
       - {name: ssh, state: started, enabled: true}
       - {name: fail2ban, state: started, enabled: true}
 
 - name: Stop and mask Debian's shared FPM service
-  unit_states:
+  infra.hosting.unit_states:
     units:
       - {name: php8.2-fpm, state: stopped, enabled: false, masked: true}
 
 - name: Run the workers the data model lists, stop the others
-  unit_states:
+  infra.hosting.unit_states:
     units:
       - {name: shop-worker@default-1, state: started, enabled: true}
     prune: ["shop-worker@*"]
@@ -108,12 +110,12 @@ def unit_name(name):
 
 def parse_show(text, names):
     """Map each name to the properties of `systemctl show -p ... name...` (blocks in the order asked)."""
-    blocks = [b for b in text.strip().split("\n\n")] if text.strip() else []
+    blocks = text.strip().split("\n\n") if text.strip() else []
     states = {}
     for name, block in zip(names, blocks):
         props = {}
         for line in block.splitlines():
-            key, _, value = line.partition("=")
+            key, _unused, value = line.partition("=")
             props[key] = value
         states[name] = props
     return states
@@ -202,12 +204,12 @@ def main():
     reloaded = False
     if (reload_needed or (not_loaded and errors)) and not module.check_mode:
         # A unit installed or changed in this run: systemd learns of it before anything is decided.
-        rc, _, err = module.run_command([systemctl, "daemon-reload"])
+        rc, _unused, err = module.run_command([systemctl, "daemon-reload"])
         if rc != 0:
             module.fail_json(msg="systemctl daemon-reload failed: %s" % err.strip(), rc=rc)
         reloaded = True
         states = read()
-        actions, _, errors = plan(units, states)
+        actions, _unused, errors = plan(units, states)
     elif reload_needed:
         reloaded = True
     if errors:

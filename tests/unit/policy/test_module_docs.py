@@ -24,9 +24,6 @@ from ansible_collections.infra.hosting.plugins.module_utils import common_args
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 MODULES = sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "plugins", "modules")) if f.endswith(".py"))
 FRAGMENTS = {"audit": common_args.AUDIT_ARGS, "databases": common_args.DB_ARGS, "site_scan": common_args.SITE_SCAN_ARGS}
-# Modules being written or changed by other issues while these rules landed (#14): converted once committed.
-PENDING = {name: "in progress elsewhere: extend infra.hosting.attributes, FQCN in EXAMPLES" for name in (
-    "config_files", "db_move_mysql", "db_table_checksums", "unit_states")}
 # Same name and spec as a shared option, another meaning.
 OWN = {("host_discover", "paths"): "the places Forge's files are read from, not the site scan's directories"}
 SHARED = {option: fragment for fragment, spec in FRAGMENTS.items() for option in spec}
@@ -64,8 +61,6 @@ def test_modules_are_found():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_check_mode_supported_and_described_once(name):
-    if name in PENDING:
-        pytest.skip(PENDING[name])
     module, doc = _load(name)
     assert module_kwargs(module).get("supports_check_mode") is True, name + ": supports_check_mode=True"
     assert "infra.hosting.attributes" in (doc.get("extends_documentation_fragment") or []), name
@@ -88,8 +83,6 @@ def test_shared_options_come_from_their_fragment(name):
 
 @pytest.mark.parametrize("name", MODULES)
 def test_examples_use_the_collection_name(name):
-    if name in PENDING:
-        pytest.skip(PENDING[name])
     module, _ = _load(name)
     tasks = yaml.safe_load(module.EXAMPLES)
     assert tasks and all("infra.hosting." + name in task for task in tasks if name in str(task)), name

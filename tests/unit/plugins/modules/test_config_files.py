@@ -20,7 +20,7 @@ def run(tmp_path, check=False, diff=False, **args):
     params = dict(args, _ansible_check_mode=check, _ansible_diff=diff, _ansible_tmpdir=str(tmp_path))
     argsfile = tmp_path / "args.json"
     argsfile.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
-    out = subprocess.run([sys.executable, MODULE, str(argsfile)], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, MODULE, str(argsfile)], capture_output=True, text=True, check=False)
     return json.loads(out.stdout)
 
 

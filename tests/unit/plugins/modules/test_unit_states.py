@@ -48,7 +48,7 @@ def test_only_what_differs_is_acted_on():
 
 def test_off_before_mask():
     states = {"php8.2-fpm.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled"}}
-    actions, _, _ = unit_states.plan([{"name": "php8.2-fpm", "state": "stopped", "enabled": False, "masked": True}], states)
+    actions, _unused, _unused = unit_states.plan([{"name": "php8.2-fpm", "state": "stopped", "enabled": False, "masked": True}], states)
     assert actions == [("php8.2-fpm.service", ["stop", "disable", "mask"])]
     masked = {"php8.2-fpm.service": {"LoadState": "masked", "ActiveState": "inactive", "UnitFileState": "masked"}}
     assert unit_states.plan([{"name": "php8.2-fpm", "state": "stopped", "enabled": False, "masked": True}], masked)[0] == []
@@ -56,13 +56,13 @@ def test_off_before_mask():
 
 def test_a_unit_systemd_does_not_know_is_named_when_asked_started():
     states = unit_states.parse_show(SHOW, NAMES)
-    _, _, errors = unit_states.plan([{"name": "gone", "state": "started"}], states)
+    _unused, _unused, errors = unit_states.plan([{"name": "gone", "state": "started"}], states)
     assert errors == ["unit gone.service: systemd does not know it (not installed?)"]
 
 
 def test_a_changed_unit_file_asks_for_a_daemon_reload():
     states = {"a.service": {"LoadState": "loaded", "ActiveState": "active", "UnitFileState": "enabled", "NeedDaemonReload": "yes"}}
-    actions, reload_needed, _ = unit_states.plan([{"name": "a", "state": "started"}], states)
+    actions, reload_needed, _unused = unit_states.plan([{"name": "a", "state": "started"}], states)
     assert reload_needed and actions == []
 
 
@@ -81,6 +81,6 @@ def test_pruned_units_are_those_running_but_not_wanted():
 def test_a_pruned_unit_is_stopped_and_disabled():
     show = "Id=shop-worker@default-2.service\nLoadState=loaded\nActiveState=active\nUnitFileState=enabled\nNeedDaemonReload=no\n"
     states = unit_states.parse_show(show, ["shop-worker@default-2.service"])
-    actions, _, errors = unit_states.plan([dict(name="shop-worker@default-2.service", state="stopped", enabled=False,
+    actions, _unused, errors = unit_states.plan([dict(name="shop-worker@default-2.service", state="stopped", enabled=False,
                                                 masked=None)], states)
     assert errors == [] and actions == [("shop-worker@default-2.service", ["stop", "disable"])]
