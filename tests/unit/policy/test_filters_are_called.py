@@ -49,7 +49,8 @@ def _code():
 
 
 def _called(name, code):
-    return re.search(r"\|\s*" + re.escape(name) + r"\b|['\"]" + re.escape(name) + r"['\"]", code) is not None
+    name = r"(?:infra\.hosting\.)?" + re.escape(name)  # the collection's name, or the short one (docs/conventions.md)
+    return re.search(r"\|\s*" + name + r"\b|['\"]" + name + r"['\"]", code) is not None
 
 
 FILTERS = {name: path for path in _filter_files() for name in _filter_names(path)}
@@ -78,6 +79,7 @@ def test_allow_list_is_current(name):
 
 @pytest.mark.parametrize("line, called", [
     ("x: \"{{ cmd | artisan_refusal(site) }}\"", True),
+    ("x: \"{{ cmd | infra.hosting.artisan_refusal(site) }}\"", True),
     ("x: \"{{ cmd|artisan_refusal }}\"", True),
     ("x: \"{{ names | map('artisan_refusal') | list }}\"", True),
     ("artisan_refusal: 1", False),
