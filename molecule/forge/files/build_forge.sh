@@ -14,7 +14,11 @@ rand() { openssl rand -hex 16; }
 
 getent passwd forge >/dev/null || useradd -m -d /home/forge -s /bin/bash forge
 usermod -a -G sudo,www-data forge
-echo "forge:$(rand)" | chpasswd
+# Forge shows this sudo password once, when it provisions the server; here it is kept for the tests that
+# connect as forge (production's connection, issue #17 point 5) in a root-only file.
+FORGE_PASS=$(rand)
+echo "forge:$FORGE_PASS" | chpasswd
+( umask 077; printf '%s\n' "$FORGE_PASS" > /root/forge-sudo-password )
 install -d -o forge -g forge -m 0700 /home/forge/.ssh /home/forge/.forge
 cat > /etc/sudoers.d/php-fpm <<'EOS'
 forge ALL=NOPASSWD: /usr/sbin/service php8.2-fpm reload

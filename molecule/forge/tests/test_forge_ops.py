@@ -1,8 +1,10 @@
-"""Site shop (layout forge) operated the way Forge expects (issue #17, point 2), after test_forge.py has
-checked discovery on the untouched host: a deploy runs Forge's deploy script as forge and pulls the new
-commit, artisan runs in /home/forge/shop.test as forge, logs.yml finds Forge's logs, env.yml changes one
-name of Forge's .env and keeps every other line; Forge's files stay forge's, and no systemd unit, timer,
-user or /srv/www of this repository appears. Tests run in file order (each builds on the one before)."""
+"""Site shop (layout forge) operated the way Forge expects (issue #17, points 2 and 5), after test_forge.py has
+checked discovery on the untouched host: a deploy, connected as production connects to a Forge host (forge,
+sudo with Forge's password), runs Forge's deploy script as forge and pulls the new commit; artisan runs in
+/home/forge/shop.test as forge, logs.yml finds Forge's logs, env.yml changes one name of Forge's .env and keeps
+every other line; a domain the host does not serve and a rollback are refused before any change; Forge's files
+stay forge's, and no systemd unit, timer, user or /srv/www of this repository appears. Tests run in file order
+(each builds on the one before)."""
 
 import os
 
@@ -11,6 +13,8 @@ import yaml
 from lab_playbook import playbook, task_output
 
 SITE_DIR = "/home/forge/shop.test"
+INVENTORY = (os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]) if os.environ.get("MOLECULE_INVENTORY_FILE")
+             else os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"), "inventory"))
 ENV = SITE_DIR + "/.env"
 PUSH = ("runuser -u forge -- sh -ec 'rm -rf /tmp/shop-work && git clone -q /srv/git/shop.git /tmp/shop-work"
         " && cd /tmp/shop-work && echo \"deployed by the forge scenario\" >> README.md"
@@ -27,6 +31,17 @@ def fixed_model(tmp_path_factory):
     sites["shop"]["php_version"] = "8.2"
     path = tmp_path_factory.mktemp("model") / "sites.yml"
     path.write_text(yaml.safe_dump({"sites": sites}))
+    return "@%s" % path
+
+
+@pytest.fixture(scope="module")
+def as_forge(host, tmp_path_factory):
+    """Production's connection to a Forge host (issue #17, point 5): log in as forge, sudo with the password Forge
+    set (-K there; a root-only file of the container here), in a 0600 vars file so it never shows in a command."""
+    path = tmp_path_factory.mktemp("forge") / "connection.yml"
+    path.touch(mode=0o600)
+    path.write_text(yaml.safe_dump({"ansible_user": "forge",
+                                    "ansible_become_password": host.check_output("cat /root/forge-sudo-password")}))
     return "@%s" % path
 
 
@@ -49,11 +64,12 @@ def test_a_php_version_the_host_lacks_is_refused_before_any_change(host):
     assert host.check_output("/usr/local/sbin/forge-snapshot") == before
 
 
-def test_deploy_runs_forges_script_as_forge_and_pulls_the_new_commit(host, fixed_model):
+def test_deploy_runs_forges_script_as_forge_and_pulls_the_new_commit(host, fixed_model, as_forge):
     env_before = host.file(ENV).md5sum
     new = host.check_output(PUSH)
     assert head(host) != new
-    rc, out = playbook("deploy.yml", "-e", "site=shop", "-e", fixed_model)
+    # Connected as production connects to a Forge host: forge, then sudo with Forge's password.
+    rc, out = playbook("deploy.yml", "-e", "site=shop", "-e", fixed_model, "-e", as_forge)
     assert rc == 0, out[-3000:]
     assert head(host) == new
     assert "Restarting FPM..." in task_output(out, "laravel_app : Show the deploy script's output"), out[-3000:]
@@ -112,6 +128,18 @@ def test_a_domain_the_host_does_not_serve_is_refused_before_any_change(host):
     message = task_output(out, "laravel_app : Refuse a domain this host does not serve as a Forge site")
     assert "site docs, host mol-forge, field domains: /home/forge/docs.test does not exist" in message, out[-3000:]
     assert host.file(ENV).md5sum == before and not host.file("/home/forge/docs.test").exists
+    # Refused before the controller's override file of the site is written either.
+    assert not os.path.exists(os.path.join(INVENTORY, "site_env", "docs.yml"))
+
+
+def test_rollback_of_a_forge_site_is_refused_with_its_reason(host, fixed_model):
+    before = (head(host), host.file(ENV).md5sum)
+    rc, out = playbook("rollback.yml", "-e", "site=shop", "-e", fixed_model)
+    assert rc != 0
+    message = task_output(out, "laravel_app : Refuse the rollback of a Forge site")
+    assert "site shop, host mol-forge, field layout (forge): no rollback of a Forge site here" in message, out[-3000:]
+    assert "revert the commit on that branch, push, then deploy.yml -e site=shop" in message
+    assert (head(host), host.file(ENV).md5sum) == before
 
 
 @pytest.mark.parametrize("path", ["/etc/systemd/system/shop-worker@.service", "/etc/systemd/system/shop-scheduler.timer",
