@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import forge_report
@@ -23,7 +24,8 @@ def production(tmp_path_factory):
     identity (an empty config), as CI and discover.yml's model-only mode run."""
     empty = tmp_path_factory.mktemp("cfg") / "ansible.cfg"
     empty.write_text("[defaults]\n")
-    tool = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "ansible-inventory"
+    # Beside the Python running the tests (the virtualenv's), else on PATH.
+    tool = Path(sys.executable).parent / "ansible-inventory"
     out = subprocess.run([str(tool) if tool.exists() else shutil.which("ansible-inventory"), "-i", str(PROD), "--list"],
                          cwd=ROOT, check=True, capture_output=True, text=True,
                          env=dict(os.environ, ANSIBLE_CONFIG=str(empty))).stdout
