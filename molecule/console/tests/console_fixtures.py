@@ -21,6 +21,8 @@ from browser import Browser  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PASSWORD = {"admin": "admin-console-1", "dana": "dana-deployer-1", "victor": "victor-viewer-1"}
+# The lab's vault password file, handed to the console by path as production's would be (docs/console.md).
+VAULT_PASSWORD_FILE = os.path.join(ROOT, "tests", "fixtures", "lab-vault-password")
 SHOTS = os.environ.get("CONSOLE_SCREENSHOTS", os.path.join(ROOT, ".cache", "console-screens"))
 
 
@@ -84,10 +86,12 @@ def console(smtp_sink, webhook):
     """The console's base URL; it runs for the whole session, its data in a fresh directory."""
     data = tempfile.mkdtemp(prefix="console-molecule-")
     port = free_port()
-    env = dict(
-        os.environ,
+    env = {k: v for k, v in os.environ.items() if k != "CONSOLE_BIND"}
+    env.update(
         CONSOLE_DATA_DIR=data,
-        CONSOLE_BIND=f"127.0.0.1:{port}",
+        # The port only: the address is scripts/console.sh's default (loopback), checked by a test.
+        CONSOLE_PORT=str(port),
+        CONSOLE_VAULT_PASSWORD_FILE=VAULT_PASSWORD_FILE,
         CONSOLE_INVENTORY=molecule_inventory(),
         CONSOLE_ADMIN_PASSWORD=PASSWORD["admin"],
         CONSOLE_SMTP_HOST="127.0.0.1",
@@ -125,7 +129,7 @@ def console(smtp_sink, webhook):
     for name, role, extra in (("dana", "deployer", ["--sites", "demo"]), ("victor", "viewer", [])):
         subprocess.run(manage + [name, role, "--password-env", "PW"] + extra, env=dict(env, PW=PASSWORD[name]),
                        cwd=ROOT, check=True, capture_output=True, timeout=120)
-    yield {"base": base, "data": data, "log": log.name}
+    yield {"base": base, "data": data, "log": log.name, "port": port}
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=30)

@@ -7,9 +7,12 @@ the dashboard read from the host (and its live part refreshed by htmx); a cleanu
 artisan from the allow-list; a retirement refused by the name check, then by the playbook itself; logs with follow."""
 
 import json
+import os
+import socket
+import subprocess
 import time
 
-from console_fixtures import console, people, shot, smtp_sink, webhook  # noqa: F401 (fixtures)
+from console_fixtures import PASSWORD, VAULT_PASSWORD_FILE, console, people, shot, smtp_sink, webhook  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -114,13 +117,27 @@ def test_deploy_streams_its_output_progress_and_summary(people, host):
     assert sha[:7] in summary
 
 
+def search_history(browser, site="", actor="", kind=""):
+    """The history's search form, filled and sent as a person does; the rows found."""
+    browser.get("/runs/")
+    browser.fill("q-site", site)
+    browser.fill("q-actor", actor)
+    Select(browser.driver.find_element(By.ID, "q-kind")).select_by_value(kind)
+    browser.click("search")
+    query = f"?site={site}&actor={actor}&kind={kind}"
+    browser.wait(lambda: browser.driver.current_url.endswith(query), 20)
+    return [row.text for row in browser.find("table.runs tbody tr[data-run]")]
+
+
 def test_history_shows_the_run_with_the_person(people, host):
     viewer = people("victor")
-    viewer.get("/runs/?actor=dana&kind=deploy")
-    rows = [row.text for row in viewer.find("table.runs tbody tr[data-run]")]
+    rows = search_history(viewer, site="demo", actor="dana", kind="deploy")
     assert len(rows) == 1 and "dana" in rows[0] and "successful" in rows[0] and "v2" in rows[0]
-    viewer.get("/runs/?actor=nobody")
-    assert viewer.find("table.runs tbody tr[data-run]") == []
+    assert len(search_history(viewer, site="dem", actor="dan")) == 1  # parts of names find it too
+    assert search_history(viewer, actor="nobody") == []
+    assert search_history(viewer, site="other-site") == []
+    # The admin's refused second deploy started nothing: only dana's run is in the history.
+    assert search_history(viewer, actor="admin") == []
 
 
 def test_audit_log_on_the_host_names_the_person(host):
@@ -232,6 +249,44 @@ def test_retirement_needs_the_name_and_shows_the_playbooks_refusal(people, host)
     assert "still claimed by the data model" in summary and "still claimed by the data model" in admin.text("#log")
     shot(admin, "console-retire-refused.png")
     assert host.file("/srv/www/demo/current").exists
+
+
+def test_vault_password_is_never_stored_or_shown(console, people, host):
+    """The console got the vault password file's path (CONSOLE_VAULT_PASSWORD_FILE): the password itself is in
+    none of its files (database, queue, runs' artifacts, its log) nor in any page. Nor is the first admin's
+    password (CONSOLE_ADMIN_PASSWORD), which ansible-runner would otherwise copy from the worker's environment
+    into every run's artifacts."""
+    password = open(VAULT_PASSWORD_FILE, "rb").read().strip()
+    assert len(password) >= 8
+    found = []
+    for folder, _dirs, files in os.walk(console["data"]):
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as handle:
+                content = handle.read()
+            found += [(path, what) for what, secret in (("vault", password), ("admin", PASSWORD["admin"].encode()))
+                      if secret in content]
+    assert found == [], found
+    admin = people("admin")
+    for page in ("/", "/runs/", "/sites/demo/", "/cleanup/", "/runs/1/", "/runs/1/output.txt"):
+        admin.get(page)
+        assert password.decode() not in admin.driver.page_source, page
+    assert any(os.path.isdir(os.path.join(console["data"], "runs", str(n), "artifacts")) for n in (1, 2))
+
+
+def test_console_listens_on_loopback_only(console, host):
+    """Started without CONSOLE_BIND (only a free port): scripts/console.sh's default address is loopback."""
+    port = console["port"]
+    listening = [line.split()[3] for line in subprocess.run(["ss", "-ltnH"], capture_output=True, text=True,
+                                                             check=True).stdout.splitlines()
+                 if line.split()[3].rsplit(":", 1)[-1] == str(port)]
+    assert listening and all(address == f"127.0.0.1:{port}" for address in listening), listening
+    for address in subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=True).stdout.split():
+        if ":" in address:
+            continue
+        with socket.socket() as sock:
+            sock.settimeout(5)
+            assert sock.connect_ex((address, port)) != 0, f"the console answers on {address}:{port}"
 
 
 def test_logs_show_the_last_lines_then_follow(people, host):
