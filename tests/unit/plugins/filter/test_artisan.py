@@ -163,4 +163,4 @@ def test_artisan_args_drops_the_php_and_artisan_an_operator_types(cmd, words):
 
 def test_the_playbook_hands_artisan_args_to_artisan():
     text = (pathlib.Path(__file__).resolve().parents[4] / "playbooks" / "artisan.yml").read_text()
-    assert "cmd | artisan_args" in text
+    assert "cmd | infra.hosting.artisan_args" in text

@@ -45,7 +45,7 @@ def test_bad_names():
 def test_env_playbook_calls_the_filters_and_carries_no_rule_of_its_own():
     text = (ROOT / "playbooks" / "env.yml").read_text()
     code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    assert "| env_secret_names" in code and "| env_bad_names" in code
+    assert "| infra.hosting.env_secret_names" in code and "| infra.hosting.env_bad_names" in code
     for inline in ("PASSWORD", "PASSPHRASE", "[A-Z]", "'search'", "'match'"):
         assert inline not in code, f"env.yml carries a rule of its own: {inline}"
     plays = yaml.safe_load(text)
