@@ -96,11 +96,12 @@ def main():
     # The retire module refuses writes in its window: restart MariaDB so the window starts clean.
     sh(c, "systemctl restart mariadb")
     time.sleep(3)
-    env = dict(os.environ, ANSIBLE_LIBRARY=os.path.join(ROOT, "plugins", "modules"),
-               ANSIBLE_MODULE_UTILS=os.path.join(ROOT, "plugins", "module_utils"), ANSIBLE_STDOUT_CALLBACK="oneline")
+    # The module by its collection name, wherever the bench is started from (docs/conventions.md).
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "playbooks", "collections"),
+               ANSIBLE_STDOUT_CALLBACK="oneline")
     module_args = "name=%s engine=mysql confirm=%s min_window_seconds=1 audit_log=/var/log/infra-audit.log" % (DB, DB)
     argv = [os.path.join(ROOT, ".venv", "bin", "ansible"), "all", "-i", c + ",", "-c", "containers.podman.podman",
-            "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", "db_retire", "-a", module_args]
+            "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", "infra.hosting.db_retire", "-a", module_args]
     start = time.monotonic()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     retire_s = time.monotonic() - start
