@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import forge_report
+from ansible_collections.infra.hosting.plugins.filter import forge_report
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from ansible.plugins.filter.core import FilterModule
 
-import lb
+from ansible_collections.infra.hosting.plugins.filter import lb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 

@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-import datamodel
+from ansible_collections.infra.hosting.plugins.filter import datamodel
 
 PLATFORM = {"typesense_nodes": ["10.0.0.41", "10.0.0.42", "10.0.0.43"], "typesense_port": 8108,
             "typesense_keys": {"talent": {"search": "s-key", "backend": "b-key"}}}

@@ -4,7 +4,7 @@ Redis behind them and the address the sites' .env names (plugins/filter/lb.py)."
 import pytest
 from ansible.errors import AnsibleFilterError
 
-import lb
+from ansible_collections.infra.hosting.plugins.filter import lb
 
 HOSTVARS = {"lb_01": {"private_ip": "10.0.0.21"}, "lb_02": {"private_ip": "10.0.0.22"},
             "redis_01": {"private_ip": "10.0.0.51"}, "redis_02": {"private_ip": "10.0.0.52"}}
