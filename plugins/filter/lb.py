@@ -42,7 +42,7 @@ def lb_bind_addresses(private_ip, floating_mode=None, floating_address=None):
     keepalived holds a floating one (`floating_mode` vrrp, address set), that one too, bare (no
     prefix length; haproxy binds it `transparent`, so the member that does not hold it still starts)."""
     addresses = [str(private_ip)]
-    floating = str(floating_address or "").split("/")[0]
+    floating = str(floating_address or "").split("/", maxsplit=1)[0]
     if str(floating_mode or "") == "vrrp" and floating and floating.upper() != "TO-FILL" and floating not in addresses:
         addresses.append(floating)
     return addresses
