@@ -3,8 +3,9 @@
 # (validate-modules, pylint, pep8, compile, yamllint, import, ansible-doc, runtime-metadata) and the plugins'
 # unit tests (tests/unit/plugins). ansible-test needs the collection under .../ansible_collections/infra/hosting:
 # the tracked files (and new ones not ignored) are copied to a temporary tree of that shape, outside the
-# repository. Python 3.11, no container: each test runs in a virtualenv ansible-test makes and keeps
-# (~/.ansible/test/venv, built once with pip, then reused).
+# repository. Python 3.11, no container: sanity runs from the repository's virtualenv (--local), each test in
+# a virtualenv ansible-test makes once (~/.ansible/test/venv) and reuses; units run in a virtualenv ansible-test
+# makes for the run (--venv: pytest-mock and pytest-xdist, which .venv does not carry).
 #   bash scripts/ansible_test.sh             sanity, then units
 #   bash scripts/ansible_test.sh sanity|units
 # Ignores, each with its reason: tests/sanity/ignore-2.19.txt (ansible-core pinned in requirements.txt).
@@ -49,7 +50,7 @@ fi
 rc=0
 if [ "$what" != units ]; then
   t0=$(date +%s)
-  ansible-test sanity --venv --python 3.11 --color no \
+  ansible-test sanity --local --python 3.11 --color no \
     --test validate-modules --test pylint --test pep8 --test compile --test yamllint \
     --test import --test ansible-doc --test runtime-metadata \
     plugins/ meta/ tests/unit/plugins/ || rc=1
