@@ -27,3 +27,9 @@ for sub in ("plugins/filter", "plugins/modules"):
 # that starts Ansible's plugin loader later keeps this one (and our collection's metadata) instead of making its own.
 if AnsibleCollectionConfig.collection_finder is None:
     _AnsibleCollectionFinder(paths=[COLLECTIONS], scan_sys_paths=True)._install()
+
+
+def pytest_configure(config):
+    # A test that starts Ansible's plugin loader (the console's inventory reader) finds the loader above in place:
+    # expected, not a warning.
+    config.addinivalue_line("filterwarnings", "ignore:AnsibleCollectionFinder has already been configured:UserWarning")
