@@ -1,10 +1,10 @@
-"""Site shop (layout forge) operated the way Forge expects (issue #17, points 2 and 5), after test_forge.py has
-checked discovery on the untouched host: a deploy, connected as production connects to a Forge host (forge,
+"""Site shop (layout forge) operated the way Forge expects (issue #17, points 2, 4 and 5), after test_forge.py
+has checked discovery on the untouched host: a deploy, connected as production connects to a Forge host (forge,
 sudo with Forge's password), runs Forge's deploy script as forge and pulls the new commit; artisan runs in
 /home/forge/shop.test as forge, logs.yml finds Forge's logs, env.yml changes one name of Forge's .env and keeps
-every other line; a domain the host does not serve and a rollback are refused before any change; Forge's files
-stay forge's, and no systemd unit, timer, user or /srv/www of this repository appears. Tests run in file order
-(each builds on the one before)."""
+every other line, forge_override merges the whole model keeping every name it lacks; a domain the host does not
+serve and a rollback are refused before any change; Forge's files stay forge's, and no systemd unit, timer, user
+or /srv/www of this repository appears. Tests run in file order (each builds on the one before)."""
 
 import os
 
@@ -117,6 +117,37 @@ def test_env_change_writes_one_name_and_keeps_every_other_line(host, fixed_model
     rc, out = playbook("env.yml", "-e", "site=shop", "-e", '{"unset": ["MAIL_FROM_NAME"]}', "-e", fixed_model)
     assert rc == 0, out[-3000:]
     assert host.file(ENV).content_string == before
+    assert_forge_owns_the_site(host)
+
+
+@pytest.fixture
+def forge_env_put_back(host):
+    """Forge's .env as it was, byte for byte, after the test (its owner and mode are checked before)."""
+    host.check_output("cp -p %s /root/shop.env.orig" % ENV)
+    yield host.file(ENV).content_string
+    host.check_output("cat /root/shop.env.orig > %s && rm /root/shop.env.orig" % ENV)
+
+
+def test_forge_override_merges_the_model_and_keeps_every_name_it_lacks(host, fixed_model, forge_env_put_back):
+    # Point 4: the whole model written with forge_override (apps.yml, no deploy): its names take the model's values,
+    # every other line (the secrets the model has no vault for here, APP_DEBUG's neighbours...) stays where it was.
+    before = forge_env_put_back
+    rc, out = playbook("apps.yml", "-e", "apps_only_site=shop", "-e", "apps_deploy=false", "-e", "forge_override=true",
+                       "-e", fixed_model)
+    assert rc == 0, out[-3000:]
+    report = task_output(out, "laravel_app : Report the Forge .env")
+    assert "written" in report and "APP_NAME" in report.split("changed:")[1].split(";")[0], out[-3000:]
+    kept = report.split("gardés, inconnus du modèle:")[1]
+    assert "APP_KEY" in kept and "DB_PASSWORD" in kept and "base64:" not in out
+    after = host.file(ENV).content_string.splitlines()
+    assert "APP_NAME=Shop" in after
+    names = [line.split("=", 1)[0] for line in after if "=" in line]
+    for line in before.splitlines():
+        if line.startswith(("APP_KEY=", "DB_PASSWORD=")):
+            assert line in after  # kept verbatim
+    # Forge's order kept: the names the file had come first, in the same order.
+    had = [line.split("=", 1)[0] for line in before.splitlines() if "=" in line]
+    assert names[:len(had)] == had
     assert_forge_owns_the_site(host)
 
 
