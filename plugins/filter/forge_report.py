@@ -437,6 +437,11 @@ def forge_model_to_confirm(sites, databases=None, hosts=None, dns_domains=None, 
             add(host, "quel utilisateur SSH et quelles règles sudo Forge a-t-il créés sur %s (forge ?) : "
                       "le modèle dit %s" % (host, user),
                 "which SSH user and sudo rules did Forge set up on %s (forge?): the model says %s" % (host, user))
+        # Forge keeps each site's deploy script in its own records, not on the server: discovery cannot see it,
+        # and deploy.yml runs Forge's default one (docs/forge.md, "Why not Forge's API").
+        add(host, "sites Forge de %s : lesquels ont un script de déploiement modifié dans Forge (autre que celui par "
+                  "défaut) ? en donner le texte" % host,
+            "Forge sites of %s: which have a deploy script changed in Forge (not Forge's default)? give its text" % host)
     for name, site in sorted((sites or {}).items()):
         if _placeholder(site.get("repo")):
             add(name, "site %s : adresse du dépôt git ?" % name, "site %s: git repository URL?" % name)

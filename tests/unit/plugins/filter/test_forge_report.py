@@ -128,6 +128,7 @@ def test_model_only_list(production_like):
     assert en == [
         "address of whc (ansible_host) to fill in",
         "which SSH user and sudo rules did Forge set up on whc (forge?): the model says deploy",
+        "Forge sites of whc: which have a deploy script changed in Forge (not Forge's default)? give its text",
         "site blog: git repository URL?",
         "site blog: real domain name (instead of blog.to-confirm.invalid)?",
         "site blog: branch is 'main' by default, is that right?",
@@ -141,10 +142,12 @@ def test_model_only_list(production_like):
 def test_model_only_list_when_the_inventory_connects_as_forge():
     # Production connects to Forge hosts as forge (issue #17, point 5): what is left to ask is the key and the password.
     hosts = {"whc": {"ansible_host": "192.0.2.10", "private_ip": "10.0.0.1", "ansible_user": "forge"}}
-    (item,) = forge_report.forge_model_to_confirm({}, {}, hosts, {}, ["whc"])
+    item, script = forge_report.forge_model_to_confirm({}, {}, hosts, {}, ["whc"])
     assert item["en"] == ("connecting to whc as forge: is our public SSH key added to the server in Forge, and who keeps "
                           "the forge sudo password Forge showed when it created the server?")
     assert item["fr"].startswith("connexion à whc en tant que forge : ")
+    # Forge's deploy script of each site is not on the server (deploy.yml runs Forge's default): asked per host.
+    assert script["en"].startswith("Forge sites of whc: which have a deploy script changed in Forge")
 
 
 def test_drift_of_one_site_as_a_role_asks_for_it():
