@@ -82,7 +82,8 @@ def test_moved_under_a_write_load_verified_equal(host):
     print(out[-2500:])
     assert rc == 0, out[-5000:]
     print("db_move took %.1f s" % (time.time() - started))
-    frozen = re.search(r"writes frozen ([0-9.]+) s until verified", out)
+    # The YAML result format folds a long message across lines.
+    frozen = re.search(r"writes frozen ([0-9.]+) s until verified", " ".join(out.split()))
     assert frozen, out[-3000:]
     print("write freeze until verified: %s s" % frozen.group(1))
     for _ in range(60):
