@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test command (README, `.ci/run`): set-up on a fresh Debian 12 machine, then
 # yamllint, ansible-lint (production profile), --syntax-check of every playbook on both
-# inventories, validate.yml on both inventories, the pytest unit tests, and every Molecule scenario.
+# inventories, validate.yml on both inventories, the pytest unit tests, ansible-test sanity and units,
+# and every Molecule scenario.
 #   bash scripts/test.sh                 everything
-#   bash scripts/test.sh unit|lint|syntax  one stage
+#   bash scripts/test.sh unit|lint|syntax|ansible-test  one stage (ansible-test: sanity and units of the
+#                                                      collection infra.hosting, scripts/ansible_test.sh)
 #   bash scripts/test.sh molecule [scenario ...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,7 +64,7 @@ molecule_one() {
 # Scenarios run MOLECULE_LANES at a time (default 2: the machine's two cores), longest first so that
 # the lanes end together; each has its own containers, network and log. `molecule_start` launches
 # them in the background (the static stages run meanwhile), `molecule_collect` waits and counts.
-longest_first=(deploy console web security databases forge lb typesense_cluster site_cleanup typesense common)
+longest_first=(deploy db_ha console web forge edge_ha security databases lb typesense_cluster site_cleanup typesense common)
 molecule_start() {
   local ordered=() s
   for s in "${longest_first[@]}"; do [[ " $* " == *" $s "* ]] && ordered+=("$s"); done
@@ -121,10 +123,12 @@ case "$what" in
     stage lint lint_all
     stage syntax syntax_all
     stage unit unit_all
+    stage ansible-test bash scripts/ansible_test.sh
     molecule_collect ;;
   lint) stage lint lint_all ;;
   syntax) stage syntax syntax_all ;;
   unit) stage unit unit_all ;;
+  ansible-test) stage ansible-test bash scripts/ansible_test.sh ;;
   molecule)
     if [ $# -gt 0 ]; then scenarios=("$@"); else mapfile -t scenarios < <(scenarios_to_run); fi
     molecule_start "${scenarios[@]}"
