@@ -15,8 +15,8 @@ description:
     owner, group and mode, in one module run on the host instead of one run per file (a looped
     M(ansible.builtin.template) costs one round trip to the host per file, even when nothing changes;
     docs/benchmarks.md).
-  - "Render templates on the controller and pass their text: the role's vars can hold
-    C(content: \"{{ lookup('ansible.builtin.template', 'etc/issue.j2') }}\")."
+  - A file is given by its text (O(files[].content)) or by a role template (O(files[].template)), which the
+    action plugin renders on the controller before the module runs.
   - A file whose content differs is written to a temporary file beside it, checked by O(files[].validate)
     when given, then moved into place atomically; owner, group and mode are corrected where they differ.
   - In check mode nothing is written; the files and directories that would change are returned, and with
@@ -37,9 +37,20 @@ options:
         type: path
         required: true
       content:
-        description: The whole content of the file.
+        description:
+          - The whole content of the file. Give either this or O(files[].template).
         type: str
-        required: true
+      template:
+        description:
+          - A template of the role (its C(templates/) directory), rendered on the controller by this
+            module's action plugin the way M(ansible.builtin.template) renders its source; the module then
+            receives its text as O(files[].content). Cheaper on the controller than a
+            C(lookup('ansible.builtin.template')) in the task's arguments, which copies every variable of
+            the host for each file.
+        type: str
+      template_vars:
+        description: Extra variables for O(files[].template) only (for example the C(item) of a site).
+        type: dict
       owner:
         description: Owner of the file.
         type: str
@@ -116,7 +127,7 @@ EXAMPLES = r"""
       - {path: /etc/security/pwquality.conf.d, mode: "0755"}
     files:
       - dest: /etc/issue
-        content: "{{ lookup('ansible.builtin.template', 'etc/issue.j2') }}"
+        template: etc/issue.j2
       - dest: /usr/local/sbin/check
         content: "#!/bin/sh\nexit 0\n"
         mode: "0750"
@@ -267,7 +278,9 @@ def ensure_absent(module, path, diffs):
 def main():
     file_spec = dict(
         dest=dict(type="path", required=True),
-        content=dict(type="str", required=True),
+        content=dict(type="str"),
+        template=dict(type="str"),
+        template_vars=dict(type="dict"),
         owner=dict(type="str", default="root"),
         group=dict(type="str", default="root"),
         mode=dict(type="raw", default="0644"),
@@ -289,6 +302,11 @@ def main():
         ),
         supports_check_mode=True,
     )
+    for spec in module.params["files"]:
+        if spec["content"] is None:
+            # Only the action plugin renders templates: reached when the module runs without it.
+            module.fail_json(msg="%s: no content (a template is rendered by the action plugin "
+                                 "infra.hosting.config_files; call the module by that name)" % spec["dest"])
     changed_directories = [d["path"] for d in module.params["directories"] if ensure_directory(module, d)]
     diffs = []
     changed_files = []
