@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Pure helpers of db_move_mysql (a database moved between two MariaDB/MySQL servers).
+"""Pure helpers of db_move_mysql and db_move_postgresql (a database moved between two servers).
 
 The move (playbooks/db_move.yml, docs/databases.md): an initial copy (mysqldump of a consistent
 snapshot, whose binary-log position it notes), a catch-up by replication from that position
@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 import re
 
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import check_name
+
 # mysqldump --master-data=2 (MariaDB) / --source-data=2 (MySQL 8.0.26+) writes the position as a comment.
 POSITION_RE = re.compile(
     r"CHANGE (?:MASTER|REPLICATION SOURCE) TO (?:MASTER|SOURCE)_LOG_FILE='([^']+)', (?:MASTER|SOURCE)_LOG_POS=(\d+)")
@@ -25,6 +27,26 @@ HOST_RE = re.compile(r"^[A-Za-z0-9_.%:\-]{1,255}$")
 
 class MoveError(Exception):
     """The move cannot go on; the message names what and why."""
+
+
+def run_step(module, steps, needs, module_name):
+    """Run the step ``module.params['state']`` of a db_move module and exit with its result.
+
+    ``steps``: {state: function(module, params) -> (changed, result)}; ``needs``: {state: [option, ...]}
+    that step cannot go without. Every failure is reported with the step and the database named.
+    """
+    params = module.params
+    missing = [key for key in needs.get(params["state"], []) if not params.get(key)]
+    if missing:
+        module.fail_json(msg="%s %s needs %s" % (module_name, params["state"], ", ".join(missing)))
+        return
+    try:
+        check_name(params["name"])
+        changed, result = steps[params["state"]](module, params)
+    except Exception as error:  # every failure is reported with the step and the database named
+        module.fail_json(msg="%s of %s: %s" % (params["state"], params["name"], error))
+        return
+    module.exit_json(changed=changed, **result)
 
 
 def sql_string(value):
@@ -146,3 +168,134 @@ def replica_state(rows):
         "file": row.get("Relay_Master_Log_File", ""),
         "pos": int(row.get("Exec_Master_Log_Pos") or 0),
     }
+
+
+# PostgreSQL (db_move_postgresql): an initial copy and the catch-up by logical replication (a
+# publication on the old server, a subscription on the Patroni leader), the freeze by NOLOGIN.
+PG_MOVER = "db_move"
+LSN_RE = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
+PG_ACL_RE = re.compile(r'^(?:"((?:[^"]|"")*)"|([^=]*))=([A-Za-z*]*)/')
+
+
+def pg_ident(name):
+    """A PostgreSQL identifier between double quotes (a double quote inside doubled)."""
+    return '"%s"' % str(name).replace('"', '""')
+
+
+def pg_literal(value):
+    """A PostgreSQL string literal (standard_conforming_strings: only quotes doubled)."""
+    return "'%s'" % str(value).replace("'", "''")
+
+
+def pg_move_name(database):
+    """Name of the move's publication, subscription and replication slot (63 bytes at most)."""
+    return ("db_move_%s" % database)[:63]
+
+
+def parse_lsn(text):
+    """The integer position of an LSN written as 16/B374D848."""
+    match = LSN_RE.match(str(text or "").strip())
+    if not match:
+        raise MoveError("%r is not an LSN" % (text,))
+    return (int(match.group(1), 16) << 32) + int(match.group(2), 16)
+
+
+def lsn_reached(done, target):
+    """True when LSN ``done`` is at or past ``target`` (None, an empty answer: not yet)."""
+    if not done:
+        return False
+    return parse_lsn(done) >= parse_lsn(target)
+
+
+def pg_source_problems(settings):
+    """Why a server cannot publish for the move ({wal_level, max_replication_slots, max_wal_senders}), [] when it can."""
+    problems = []
+    if settings.get("wal_level") != "logical":
+        problems.append(
+            "wal_level is %s, logical replication needs wal_level = logical (a restart of the old server: "
+            "postgresql_wal_level: logical in roles/postgresql, or wal_level in its postgresql.conf on a Forge server, "
+            "restart it in a quiet hour, then run the move again)" % (settings.get("wal_level") or "unknown"))
+    for key in ("max_replication_slots", "max_wal_senders"):
+        if int(settings.get(key) or 0) < 1:
+            problems.append("%s is 0 (the move needs one slot and one sender)" % key)
+    return problems
+
+
+def acl_connect_roles(acl):
+    """Roles given CONNECT on a database by its ACL ('{=Tc/app,app=CTc/app}'), PUBLIC left out."""
+    roles = []
+    for item in (acl or "").strip("{}").split(","):
+        match = PG_ACL_RE.match(item.strip())
+        if not match:
+            continue
+        role = match.group(1).replace('""', '"') if match.group(1) is not None else match.group(2)
+        if role and "c" in match.group(3) and role not in roles:
+            roles.append(role)
+    return roles
+
+
+def pg_roles_to_freeze(owner, acl, superusers, keep=(PG_MOVER,)):
+    """The roles a freeze sets NOLOGIN: the database's owner and the roles given CONNECT on it,
+    never a superuser (postgres, the servers' own) nor the move's role."""
+    roles = []
+    for role in [owner] + acl_connect_roles(acl):
+        if role and role not in superusers and role not in keep and role not in roles:
+            if not ACCOUNT_RE.match(role):
+                raise MoveError("role %r cannot be named safely in SQL" % (role,))
+            roles.append(role)
+    return sorted(roles)
+
+
+def pg_shared_roles(roles, grants):
+    """Roles of the freeze that also reach other databases ({role: [database, ...]} from ``grants``,
+    rows {role, database}): a NOLOGIN would stop those sites too."""
+    shared = {}
+    for row in grants or []:
+        if row["role"] in roles:
+            shared.setdefault(row["role"], [])
+            if row["database"] not in shared[row["role"]]:
+                shared[row["role"]].append(row["database"])
+    return {role: sorted(dbs) for role, dbs in shared.items()}
+
+
+def tables_without_key(rows):
+    """Tables (rows {table, has_pk, identity}) whose UPDATE and DELETE logical replication cannot
+    carry: no primary key and replica identity default (or nothing)."""
+    return sorted(r["table"] for r in rows or []
+                  if r.get("identity") == "n" or (r.get("identity") == "d" and str(r.get("has_pk")).lower() not in ("t", "true", "1")))
+
+
+def role_login_sql(roles, login):
+    """ALTER ROLE ... NOLOGIN (the freeze) or LOGIN (undone) for each role."""
+    return ["ALTER ROLE %s %s" % (pg_ident(r), "LOGIN" if login else "NOLOGIN") for r in roles]
+
+
+def sequence_sql(rows):
+    """setval() of each sequence ({schema, name, last_value}) the source used (logical replication
+    does not carry sequences); a sequence never used keeps its start."""
+    statements = []
+    for row in rows or []:
+        if row.get("last_value") in (None, "", "NULL"):
+            continue
+        statements.append("SELECT setval(%s, %d, true)" % (
+            pg_literal("%s.%s" % (pg_ident(row["schema"]), pg_ident(row["name"]))), int(row["last_value"])))
+    return statements
+
+
+def subscription_sql(database, source, copy_data=True):
+    """CREATE SUBSCRIPTION of the move (``source``: {host, port, user, password})."""
+    conninfo = "host=%s port=%d user=%s password=%s dbname=%s" % (
+        source["host"], int(source["port"]), source["user"], conninfo_value(source["password"]), database)
+    name = pg_move_name(database)
+    return "CREATE SUBSCRIPTION %s CONNECTION %s PUBLICATION %s WITH (copy_data = %s)" % (
+        pg_ident(name), pg_literal(conninfo), pg_ident(name), "true" if copy_data else "false")
+
+
+def conninfo_value(value):
+    """A libpq connection-string value, quoted (backslash and quote escaped)."""
+    return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
+
+
+def sync_pending(rows):
+    """Tables of the subscription ({table, state} from pg_subscription_rel) whose initial copy is not done."""
+    return sorted(r["table"] for r in rows or [] if r.get("state") not in ("r", "s"))

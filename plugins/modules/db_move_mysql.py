@@ -122,10 +122,9 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.db_engine import check_name
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
     CONNECTION_NAME, MoveError, accounts_of, change_master_sql, drop_replica_sql, events_touching, find_position,
-    lock_statements, position_before, position_from_status, replica_state, sessions_to_cut, sql_string)
+    lock_statements, position_before, position_from_status, replica_state, run_step, sessions_to_cut, sql_string)
 
 TIMEOUT = 6 * 3600
 
@@ -414,16 +413,7 @@ def main():
         },
         supports_check_mode=True,
     )
-    params = module.params
-    missing = [key for key in NEEDS.get(params["state"], []) if not params.get(key)]
-    if missing:
-        module.fail_json(msg="db_move_mysql %s needs %s" % (params["state"], ", ".join(missing)))
-    try:
-        check_name(params["name"])
-        changed, result = STEPS[params["state"]](module, params)
-    except Exception as error:  # every failure is reported with the step and the database named
-        module.fail_json(msg="%s of %s: %s" % (params["state"], params["name"], error))
-    module.exit_json(changed=changed, **result)
+    run_step(module, STEPS, NEEDS, "db_move_mysql")
 
 
 if __name__ == "__main__":

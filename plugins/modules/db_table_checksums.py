@@ -1,13 +1,13 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""Row count and content checksum of every table of one MariaDB/MySQL database (db_move's proof)."""
+"""Row count and content checksum of every table of one database, MariaDB/MySQL or PostgreSQL (db_move's proof)."""
 
 from __future__ import absolute_import, division, print_function
 
 DOCUMENTATION = r"""
 ---
 module: db_table_checksums
-short_description: Row count and checksum of every table of one MariaDB/MySQL database
+short_description: Row count and checksum of every table of one MariaDB/MySQL or PostgreSQL database
 description:
   - For each base table of the database, counts the rows and computes an order-independent checksum
     of their content (the bitwise XOR of a 64-bit MD5 of each row, NULLs told apart from empty
@@ -17,6 +17,10 @@ description:
     compared on equal terms.
   - Talks to the local server through the C(mysql) client as root (its unix socket; on a Forge
     host root's option file), like db_facts. Read-only; it changes nothing.
+  - With C(engine=postgresql), the same sums through C(psql) as postgres - per table of the user schemas,
+    C(count(*)) and the XOR of the first 64 bits of the MD5 of each row's text (C(row::text), where NULL and
+    an empty string differ), in a session with UTC, ISO dates and full float digits so that two servers
+    write the same text.
 version_added: "1.0.0"
 author: Infrastructure team (!UNKNOWN)
 extends_documentation_fragment:
@@ -27,8 +31,22 @@ options:
     type: str
     required: true
   login_unix_socket:
-    description: Socket of another server than the default one (client run with --no-defaults as root).
+    description: Socket of another server than the default one (MariaDB/MySQL - client run with --no-defaults
+      as root; PostgreSQL - the socket's directory).
     type: path
+  engine:
+    description: Engine of the server.
+    type: str
+    choices: [mysql, postgresql]
+    default: mysql
+  compare:
+    description: The other side's C(tables) (a move's source); C(differ) then names every table whose rows or checksum
+      differ, or which only one side has.
+    type: dict
+  port:
+    description: Port of the PostgreSQL server (its socket in /var/run/postgresql unless login_unix_socket says otherwise).
+    type: int
+    default: 5432
 attributes:
   check_mode:
     support: full
@@ -50,6 +68,11 @@ tables:
   returned: always
   type: dict
   sample: {orders: {rows: 1204, checksum: "9311820417316625617"}}
+differ:
+  description: Tables that differ from C(compare) (missing on one side, other rows or checksum), sorted; empty when equal.
+  returned: when compare is given
+  type: list
+  elements: str
 rows:
   description: Rows of all the tables.
   returned: always
@@ -57,7 +80,12 @@ rows:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.db_engine import DbError, MysqlDriver, check_name, parse_tsv, to_int
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import (
+    DbError, MysqlDriver, PostgresqlDriver, check_name, parse_tsv, to_int)
+
+# Settings that decide a row's text in PostgreSQL: the same on both servers of a move.
+PG_SESSION = ("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
+              "SET extra_float_digits = 1; SET bytea_output = 'hex'; ")
 
 
 def quote_identifier(name):
@@ -103,6 +131,40 @@ def columns_sql(database):
         % quote_string(database))
 
 
+def pg_quote_identifier(name):
+    """A PostgreSQL identifier between double quotes (a double quote inside doubled)."""
+    return '"%s"' % str(name).replace('"', '""')
+
+
+def pg_checksum_sql(tables):
+    """One PostgreSQL query answering (table, rows, checksum) for every "schema.table" of ``tables``."""
+    parts = []
+    for table in sorted(tables):
+        schema, rel = table.split(".", 1)
+        parts.append(
+            "SELECT '%s', count(*), COALESCE(bit_xor(('x' || left(md5(t::text), 16))::bit(64)::bigint), 0) FROM %s.%s t"
+            % (table.replace("'", "''"), pg_quote_identifier(schema), pg_quote_identifier(rel)))
+    return PG_SESSION + " UNION ALL ".join(parts)
+
+
+def sums_of(engine, name, socket=None, port=None):
+    """{table: {rows, checksum}} of every base table of database ``name``."""
+    if engine == "postgresql":
+        driver = PostgresqlDriver(socket=socket or "/var/run/postgresql", port=port)
+        tables = driver.tables(name)
+        if not tables:
+            return {}
+        return parse_sums(driver.query(pg_checksum_sql(tables), database=name, columns=["table", "rows", "checksum"]))
+    driver = MysqlDriver(socket=socket)
+    tables = columns_by_table(driver.query(columns_sql(name), columns=["table", "column"]))
+    return parse_sums(parse_tsv(driver.query(checksum_sql(name, tables)), ["table", "rows", "checksum"])) if tables else {}
+
+
+def differing_tables(mine, other):
+    """Tables whose rows or checksum differ between two answers of this module, or that one side lacks."""
+    return sorted(t for t in set(mine) | set(other) if mine.get(t) != other.get(t))
+
+
 def parse_sums(rows):
     return {r["table"]: {"rows": to_int(r["rows"]), "checksum": r["checksum"]} for r in rows}
 
@@ -112,18 +174,22 @@ def main():
         argument_spec={
             "name": {"type": "str", "required": True},
             "login_unix_socket": {"type": "path"},
+            "engine": {"type": "str", "choices": ["mysql", "postgresql"], "default": "mysql"},
+            "port": {"type": "int", "default": 5432},
+            "compare": {"type": "dict"},
         },
         supports_check_mode=True,
     )
     name = module.params["name"]
     try:
         check_name(name)
-        driver = MysqlDriver(socket=module.params["login_unix_socket"])
-        tables = columns_by_table(driver.query(columns_sql(name), columns=["table", "column"]))
-        sums = parse_sums(parse_tsv(driver.query(checksum_sql(name, tables)), ["table", "rows", "checksum"])) if tables else {}
+        sums = sums_of(module.params["engine"], name, module.params["login_unix_socket"], module.params["port"])
     except (DbError, ValueError) as error:
         module.fail_json(msg="%s: %s" % (name, error))
-    module.exit_json(changed=False, tables=sums, rows=sum(t["rows"] for t in sums.values()))
+    result = {"tables": sums, "rows": sum(t["rows"] for t in sums.values())}
+    if module.params["compare"] is not None:
+        result["differ"] = differing_tables(sums, module.params["compare"])
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == "__main__":

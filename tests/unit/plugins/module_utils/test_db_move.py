@@ -1,11 +1,14 @@
 """db_move helpers (issue #18, point 5): positions, the database's accounts, the freeze's sessions,
-late writes found in the binary log, the replication statements."""
+late writes found in the binary log, the replication statements; for PostgreSQL, LSNs, the source's
+settings, the roles a freeze stops, tables without a key, the subscription and sequence statements."""
 
 import pytest
 
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
-    MoveError, accounts_of, change_master_sql, drop_replica_sql, events_touching, find_position, lock_statements,
-    position_before, position_from_status, replica_state, sessions_to_cut, sql_string)
+    MoveError, accounts_of, acl_connect_roles, change_master_sql, drop_replica_sql, events_touching, find_position,
+    lock_statements, lsn_reached, parse_lsn, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles,
+    pg_source_problems, position_before, position_from_status, replica_state, role_login_sql, run_step, sequence_sql,
+    sessions_to_cut, sql_string, subscription_sql, sync_pending, tables_without_key)
 
 
 def test_position_read_from_mariadb_and_mysql8_dumps():
@@ -94,3 +97,96 @@ def test_replica_state_read():
 
 def test_strings_escaped():
     assert sql_string("a'b\\c") == "'a\\'b\\\\c'"
+
+
+# PostgreSQL (db_move_postgresql): logical replication, the freeze by NOLOGIN.
+
+def test_lsn_parsed_and_compared_across_segments():
+    assert parse_lsn("0/3000148") == 0x3000148
+    assert parse_lsn("16/B374D848") == (0x16 << 32) + 0xB374D848
+    assert lsn_reached("1/0", "0/FFFFFFFF")
+    assert lsn_reached("0/3000148", "0/3000148")
+    assert not lsn_reached("0/3000147", "0/3000148")
+    assert not lsn_reached("", "0/1") and not lsn_reached(None, "0/1")
+    with pytest.raises(MoveError, match="not an LSN"):
+        parse_lsn("3000148")
+
+
+def test_a_source_without_logical_wal_is_refused_with_the_reason():
+    problems = pg_source_problems({"wal_level": "replica", "max_replication_slots": "10", "max_wal_senders": "10"})
+    assert len(problems) == 1 and "wal_level is replica" in problems[0] and "restart" in problems[0]
+    assert pg_source_problems({"wal_level": "logical", "max_replication_slots": "0", "max_wal_senders": "10"}) == [
+        "max_replication_slots is 0 (the move needs one slot and one sender)"]
+    assert pg_source_problems({"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}) == []
+
+
+def test_roles_frozen_are_the_owner_and_connect_grantees_never_a_superuser():
+    acl = "{=Tc/app,app=CTc/app,reporting=c/app,postgres=CTc/postgres}"
+    assert acl_connect_roles(acl) == ["app", "reporting", "postgres"]
+    assert acl_connect_roles("{=T/app}") == [] and acl_connect_roles("") == []
+    assert pg_roles_to_freeze("app", acl, superusers={"postgres"}) == ["app", "reporting"]
+    assert pg_roles_to_freeze("postgres", "", superusers={"postgres"}) == []
+    assert pg_roles_to_freeze("app", "{db_move=c/app}", superusers=set()) == ["app"]  # the move's own role kept
+    with pytest.raises(MoveError, match="cannot be named safely"):
+        pg_roles_to_freeze("bad name", "", superusers=set())
+
+
+def test_roles_reaching_other_databases_are_named():
+    grants = [{"role": "app", "database": "shop_two"}, {"role": "other", "database": "x"}, {"role": "app", "database": "shop_two"}]
+    assert pg_shared_roles(["app"], grants) == {"app": ["shop_two"]}
+    assert pg_shared_roles(["app"], []) == {}
+
+
+def test_tables_logical_replication_cannot_carry():
+    rows = [{"table": "public.a", "has_pk": "t", "identity": "d"}, {"table": "public.b", "has_pk": "f", "identity": "d"},
+            {"table": "public.c", "has_pk": "f", "identity": "f"}, {"table": "public.d", "has_pk": "t", "identity": "n"}]
+    assert tables_without_key(rows) == ["public.b", "public.d"]
+
+
+def test_freeze_and_sequence_statements_are_quoted():
+    assert role_login_sql(["app"], login=False) == ['ALTER ROLE "app" NOLOGIN']
+    assert role_login_sql(["app"], login=True) == ['ALTER ROLE "app" LOGIN']
+    assert pg_ident('we"ird') == '"we""ird"' and pg_literal("it's") == "'it''s'"
+    rows = [{"schema": "public", "name": "orders_id_seq", "last_value": "6000"}, {"schema": "public", "name": "unused", "last_value": ""}]
+    assert sequence_sql(rows) == ["SELECT setval('\"public\".\"orders_id_seq\"', 6000, true)"]
+
+
+def test_subscription_names_and_connection_string():
+    assert pg_move_name("shop") == "db_move_shop" and len(pg_move_name("x" * 63)) == 63
+    sql = subscription_sql("shop", {"host": "10.0.0.5", "port": 5433, "user": "db_move", "password": "p'w\\d"})
+    assert sql.startswith('CREATE SUBSCRIPTION "db_move_shop" CONNECTION \'host=10.0.0.5 port=5433 user=db_move ')
+    assert "password=''p\\''w\\\\d'' dbname=shop'" in sql  # libpq-quoted, then an SQL literal
+    assert sql.endswith('PUBLICATION "db_move_shop" WITH (copy_data = true)')
+
+
+def test_initial_copy_pending_until_every_table_is_ready():
+    assert sync_pending([{"table": "a", "state": "r"}, {"table": "b", "state": "d"}, {"table": "c", "state": "s"}]) == ["b"]
+    assert sync_pending([]) == []
+
+
+class FakeModule(object):
+    def __init__(self, **params):
+        self.params, self.exited, self.failed = params, None, None
+
+    def fail_json(self, **kwargs):
+        self.failed = kwargs
+
+    def exit_json(self, **kwargs):
+        self.exited = kwargs
+
+
+def test_a_step_runs_or_fails_naming_the_step_and_the_database():
+    steps = {"copy": lambda module, params: (True, {"seconds": 1.5}),
+             "broken": lambda module, params: (_ for _ in ()).throw(MoveError("the source is gone"))}
+    module = FakeModule(state="copy", name="shop", source_host="10.0.0.5")
+    run_step(module, steps, {"copy": ["source_host"]}, "db_move_x")
+    assert module.exited == {"changed": True, "seconds": 1.5} and module.failed is None
+    module = FakeModule(state="copy", name="shop", source_host=None)
+    run_step(module, steps, {"copy": ["source_host"]}, "db_move_x")
+    assert module.failed == {"msg": "db_move_x copy needs source_host"} and module.exited is None
+    module = FakeModule(state="broken", name="shop")
+    run_step(module, steps, {}, "db_move_x")
+    assert module.failed == {"msg": "broken of shop: the source is gone"}
+    module = FakeModule(state="copy", name="shop; DROP", source_host="x")
+    run_step(module, steps, {}, "db_move_x")
+    assert "not plain" in module.failed["msg"]

@@ -32,3 +32,20 @@ def test_columns_of_base_tables_only():
 
 def test_sums_parsed_with_counts_as_integers():
     assert parse_sums([{"table": "a", "rows": "3", "checksum": "123"}]) == {"a": {"rows": 3, "checksum": "123"}}
+
+
+def test_postgresql_one_query_per_database_in_a_fixed_session():
+    from ansible_collections.infra.hosting.plugins.modules.db_table_checksums import PG_SESSION, pg_checksum_sql
+    sql = pg_checksum_sql(["public.orders", "public.customers"])
+    assert sql.startswith(PG_SESSION) and "SET TimeZone = 'UTC'" in sql
+    first, second = sql[len(PG_SESSION):].split(" UNION ALL ")
+    assert first.startswith("SELECT 'public.customers', count(*)") and first.endswith('FROM "public"."customers" t')
+    assert "bit_xor(('x' || left(md5(t::text), 16))::bit(64)::bigint)" in second
+
+
+def test_tables_that_differ_are_named():
+    from ansible_collections.infra.hosting.plugins.modules.db_table_checksums import differing_tables
+    mine = {"a": {"rows": 1, "checksum": "5"}, "b": {"rows": 2, "checksum": "7"}, "c": {"rows": 0, "checksum": "0"}}
+    other = {"a": {"rows": 1, "checksum": "5"}, "b": {"rows": 2, "checksum": "8"}, "d": {"rows": 0, "checksum": "0"}}
+    assert differing_tables(mine, other) == ["b", "c", "d"]
+    assert differing_tables(mine, dict(mine)) == []

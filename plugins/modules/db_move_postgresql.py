@@ -1,0 +1,453 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+"""One step of a PostgreSQL database move onto the Patroni tier, by logical replication (playbooks/db_move.yml)."""
+
+from __future__ import absolute_import, division, print_function
+
+DOCUMENTATION = r"""
+---
+module: db_move_postgresql
+short_description: One step of a PostgreSQL database move by logical replication
+description:
+  - The PostgreSQL steps of playbooks/db_move.yml (tasks/db_move_postgresql.yml), each run on the host it
+    concerns, as the C(postgres) superuser over the local socket (C(psql), C(pg_dump)). On the source (the
+    old server, e.g. Debian's PostgreSQL 15 on whc) - C(source_facts), C(grant), C(freeze), C(writes_since),
+    C(unfreeze), C(catch_up), C(sequences), C(revoke). On the destination (the Patroni leader) -
+    C(destination_facts), C(copy), C(subscribe), C(set_sequences), C(drop_subscription), C(set_aside).
+  - C(grant) creates the move's role (LOGIN REPLICATION, member of pg_read_all_data) and a publication of every
+    table of the database; C(copy) creates the database owned by the source's owner and loads the source's
+    schema (C(pg_dump --schema-only --no-publications --no-subscriptions --no-acl)); C(subscribe) creates the
+    subscription (initial copy of every table, then the catch-up) and waits until every table is copied;
+    C(freeze) sets the database's roles NOLOGIN and terminates the sessions on the database (not the move's
+    walsender) and returns the WAL position and the tuple-write counter; C(writes_since) reports sessions and
+    writes seen since; C(catch_up) waits until the subscription confirmed that position (the slot's
+    C(confirmed_flush_lsn)); C(sequences) reads the sequences, C(set_sequences) sets them (logical replication
+    does not carry them).
+  - Passwords travel on the clients' standard input or in their environment, never on a command line.
+version_added: "1.0.0"
+author: Infrastructure team (!UNKNOWN)
+extends_documentation_fragment:
+  - infra.hosting.attributes
+options:
+  state:
+    description: The step.
+    type: str
+    required: true
+    choices: [source_facts, destination_facts, grant, revoke, copy, subscribe, freeze, writes_since, unfreeze, catch_up,
+              sequences, set_sequences, drop_subscription, set_aside]
+  name:
+    description: The database moved.
+    type: str
+    required: true
+  port:
+    description: Port of the local server (its socket in /var/run/postgresql).
+    type: int
+    default: 5432
+  source_host:
+    description: Address of the source server (copy, subscribe).
+    type: str
+  source_port:
+    description: Port of the source server (copy, subscribe).
+    type: int
+    default: 5432
+  mover_password:
+    description: Password of the move's role C(db_move) (grant, copy, subscribe).
+    type: str
+  owner:
+    description: Owner of the database on the destination (copy).
+    type: str
+  roles:
+    description: Roles to set NOLOGIN (freeze) or LOGIN (unfreeze); roles that must exist (destination_facts).
+    type: list
+    elements: str
+    default: []
+  position:
+    description: WAL position (LSN, e.g. 0/3000148) catch_up waits for.
+    type: str
+  writes:
+    description: Tuple-write counter of the database at the freeze (writes_since compares with it).
+    type: int
+    default: 0
+  sequences:
+    description: Sequences ({schema, name, last_value}) set_sequences sets.
+    type: list
+    elements: dict
+    default: []
+  timeout:
+    description: Seconds subscribe and catch_up wait.
+    type: int
+    default: 120
+attributes:
+  check_mode:
+    support: full
+    description: The reading steps run; the others say what they would change and change nothing.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Read the old server
+  infra.hosting.db_move_postgresql:
+    state: source_facts
+    name: aeroweb_staging
+  register: db_move_pg_source
+
+- name: Subscribe on the Patroni leader
+  infra.hosting.db_move_postgresql:
+    state: subscribe
+    name: aeroweb_staging
+    source_host: 10.77.0.31
+    mover_password: "{{ db_move_password }}"
+"""
+
+RETURN = r"""
+facts:
+  description: What a facts step read (source - problems (wal_level, slots, senders), wal_level, listen_addresses, exists, owner, roles, shared_roles, tables,
+    tables_without_key, hba_file, publication; destination - exists, tables, leader, subscription, missing_roles).
+  returned: source_facts, destination_facts
+  type: dict
+position:
+  description: WAL position of the source (freeze).
+  returned: freeze
+  type: str
+  sample: 0/3000148
+writes:
+  description: Tuple writes of the database (freeze - the counter; writes_since - the writes since the freeze).
+  returned: freeze, writes_since
+  type: int
+sessions:
+  description: Sessions on the database after the freeze ({pid, user, application}).
+  returned: writes_since
+  type: list
+  elements: dict
+sequences:
+  description: Sequences of the source ({schema, name, last_value}).
+  returned: sequences
+  type: list
+  elements: dict
+path:
+  description: Dump of the copy set aside (set_aside), null when there was none.
+  returned: set_aside
+  type: str
+seconds:
+  description: Seconds the step took (copy, subscribe, catch_up).
+  returned: copy, subscribe, catch_up
+  type: float
+"""
+
+import os
+import subprocess
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import PostgresqlDriver, to_int
+from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
+    PG_MOVER, MoveError, lsn_reached, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles, pg_source_problems,
+    role_login_sql, run_step, sequence_sql, subscription_sql, sync_pending, tables_without_key)
+
+SOCKET_DIR = "/var/run/postgresql"
+TIMEOUT = 6 * 3600
+
+
+def driver(params):
+    return PostgresqlDriver(TIMEOUT, socket=SOCKET_DIR, port=params["port"])
+
+
+def q(drv, sql, database="postgres", columns=None):
+    return drv.query(sql, database=database, columns=columns)
+
+
+def run_stdin(drv, sql, database="postgres"):
+    """Run ``sql`` fed on psql's standard input (a password in it never shows on a command line)."""
+    argv = drv.client("psql") + ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database, "-f", "-"]
+    drv.commands.append(" ".join(argv) + " < (SQL with a password)")
+    proc = subprocess.run(argv, input=sql.encode("utf-8"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=TIMEOUT, check=False)
+    if proc.returncode != 0:
+        raise MoveError("psql failed (%d): %s" % (proc.returncode, proc.stderr.decode("utf-8", "replace").strip()))
+
+
+def exists(drv, name):
+    return bool(q(drv, "SELECT 1 FROM pg_database WHERE datname = %s" % pg_literal(name), columns=["one"]))
+
+
+def table_count(drv, name):
+    if not exists(drv, name):
+        return 0
+    return len(drv.tables(name))
+
+
+def step_source_facts(module, params):
+    drv, name = driver(params), params["name"]
+    settings = {r["name"]: r["setting"] for r in q(drv, (
+        "SELECT name, setting FROM pg_settings WHERE name IN "
+        "('wal_level', 'max_replication_slots', 'max_wal_senders', 'hba_file', 'server_version_num', 'listen_addresses')"),
+        columns=["name", "setting"])}
+    facts = dict(settings, exists=exists(drv, name), owner=None, roles=[], shared_roles={}, tables=0,
+                 tables_without_key=[], publication=False)
+    if facts["exists"]:
+        row = q(drv, "SELECT pg_get_userbyid(datdba), COALESCE(datacl::text, '') FROM pg_database WHERE datname = %s"
+                % pg_literal(name), columns=["owner", "acl"])[0]
+        superusers = {r["name"] for r in q(drv, "SELECT rolname FROM pg_roles WHERE rolsuper", columns=["name"])}
+        facts["owner"] = row["owner"]
+        facts["roles"] = pg_roles_to_freeze(row["owner"], row["acl"], superusers)
+        others = q(drv, (
+            "SELECT pg_get_userbyid(datdba), datname FROM pg_database WHERE datname <> %s AND datallowconn "
+            "AND datname NOT IN ('postgres', 'template1') UNION SELECT a.grantee::regrole::text, d.datname FROM pg_database d, "
+            "aclexplode(d.datacl) a WHERE d.datname <> %s AND d.datname NOT IN ('postgres', 'template1') "
+            "AND a.privilege_type = 'CONNECT' AND a.grantee <> 0") % (pg_literal(name), pg_literal(name)),
+            columns=["role", "database"])
+        facts["shared_roles"] = pg_shared_roles(facts["roles"], others)
+        keys = q(drv, (
+            "SELECT n.nspname || '.' || c.relname, EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid "
+            "AND k.contype = 'p'), c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+            "AND n.nspname NOT LIKE 'pg\\_toast%%'"), database=name, columns=["table", "has_pk", "identity"])
+        facts["tables"] = len(keys)
+        facts["tables_without_key"] = tables_without_key(keys)
+        facts["publication"] = bool(q(drv, "SELECT 1 FROM pg_publication WHERE pubname = %s"
+                                      % pg_literal(pg_move_name(name)), database=name, columns=["one"]))
+    facts["problems"] = pg_source_problems(settings)
+    return False, {"facts": facts}
+
+
+def step_destination_facts(module, params):
+    drv, name = driver(params), params["name"]
+    roles = {r["name"] for r in q(drv, "SELECT rolname FROM pg_roles", columns=["name"])}
+    recovery = q(drv, "SELECT pg_is_in_recovery()", columns=["r"])[0]["r"]
+    subscription = q(drv, "SELECT subname FROM pg_subscription WHERE subname = %s" % pg_literal(pg_move_name(name)),
+                     columns=["name"])
+    return False, {"facts": {
+        "exists": exists(drv, name), "tables": table_count(drv, name), "leader": recovery == "f",
+        "subscription": bool(subscription), "missing_roles": sorted(set(params["roles"]) - roles)}}
+
+
+def step_grant(module, params):
+    drv, name = driver(params), params["name"]
+    if module.check_mode:
+        return True, {}
+    role = pg_ident(PG_MOVER)
+    exists_role = q(drv, "SELECT 1 FROM pg_roles WHERE rolname = %s" % pg_literal(PG_MOVER), columns=["one"])
+    run_stdin(drv, "%s ROLE %s WITH LOGIN REPLICATION PASSWORD %s;\nGRANT pg_read_all_data TO %s;\n" % (
+        "ALTER" if exists_role else "CREATE", role, pg_literal(params["mover_password"]), role))
+    publication = pg_move_name(name)
+    if not q(drv, "SELECT 1 FROM pg_publication WHERE pubname = %s" % pg_literal(publication), database=name, columns=["one"]):
+        q(drv, "CREATE PUBLICATION %s FOR ALL TABLES" % pg_ident(publication), database=name)
+    q(drv, "SELECT pg_reload_conf()")  # the pg_hba line the play added for the destination
+    return True, {}
+
+
+def step_revoke(module, params):
+    drv, name = driver(params), params["name"]
+    publication = pg_move_name(name)
+    has_pub = exists(drv, name) and q(drv, "SELECT 1 FROM pg_publication WHERE pubname = %s" % pg_literal(publication),
+                                      database=name, columns=["one"])
+    has_slot = q(drv, "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s" % pg_literal(publication), columns=["one"])
+    has_role = q(drv, "SELECT 1 FROM pg_roles WHERE rolname = %s" % pg_literal(PG_MOVER), columns=["one"])
+    if not (has_pub or has_role or has_slot):
+        return False, {}
+    if not module.check_mode:
+        if has_pub:
+            q(drv, "DROP PUBLICATION %s" % pg_ident(publication), database=name)
+        if has_slot:
+            q(drv, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = %s AND active_pid IS NOT NULL"
+              % pg_literal(publication))
+            time.sleep(1)
+            q(drv, "SELECT pg_drop_replication_slot(%s)" % pg_literal(publication))
+        if has_role:
+            q(drv, "DROP ROLE %s" % pg_ident(PG_MOVER))
+        q(drv, "SELECT pg_reload_conf()")  # the pg_hba lines the play removed
+    return True, {}
+
+
+def step_copy(module, params):
+    drv, name = driver(params), params["name"]
+    if module.check_mode:
+        return True, {"seconds": 0.0}
+    if table_count(drv, name):
+        raise MoveError("the destination already holds tables in %s: nothing is copied over them" % name)
+    started = time.time()
+    if not exists(drv, name):
+        drv._run(drv.client("createdb") + ["-O", params["owner"], name])
+    else:
+        q(drv, "ALTER DATABASE %s OWNER TO %s" % (pg_ident(name), pg_ident(params["owner"])))
+    env = dict(os.environ, PGPASSWORD=params["mover_password"])
+    dump = subprocess.Popen(
+        drv.prefix + ["pg_dump", "--schema-only", "--no-publications", "--no-subscriptions", "--no-acl",
+                      "-h", params["source_host"], "-p", str(params["source_port"]), "-U", PG_MOVER, "-d", name],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    load = subprocess.run(drv.client("psql") + ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", name, "-f", "-"],
+                          stdin=dump.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
+    dump.stdout.close()
+    dump_err = dump.stderr.read().decode("utf-8", "replace").strip()
+    if dump.wait() != 0:
+        raise MoveError("pg_dump --schema-only from %s failed: %s" % (params["source_host"], dump_err))
+    if load.returncode != 0:
+        raise MoveError("loading the schema failed: %s" % load.stderr.decode("utf-8", "replace").strip())
+    return True, {"seconds": round(time.time() - started, 2)}
+
+
+def subscription_tables(drv, name):
+    return q(drv, "SELECT srrelid::regclass::text, srsubstate FROM pg_subscription_rel r JOIN pg_subscription s "
+                  "ON s.oid = r.srsubid WHERE s.subname = %s" % pg_literal(pg_move_name(name)),
+             database=name, columns=["table", "state"])
+
+
+def step_subscribe(module, params):
+    drv, name = driver(params), params["name"]
+    if module.check_mode:
+        return True, {"seconds": 0.0}
+    started = time.time()
+    if not q(drv, "SELECT 1 FROM pg_subscription WHERE subname = %s" % pg_literal(pg_move_name(name)), columns=["one"]):
+        source = {"host": params["source_host"], "port": params["source_port"], "user": PG_MOVER,
+                  "password": params["mover_password"]}
+        run_stdin(drv, subscription_sql(name, source) + ";\n", database=name)
+    while True:
+        tables = subscription_tables(drv, name)
+        pending = sync_pending(tables)
+        if tables and not pending:
+            break
+        if time.time() - started > params["timeout"]:
+            raise MoveError("the initial copy is not done after %d s: %s" % (params["timeout"], ", ".join(pending) or "no table"))
+        time.sleep(0.5)
+    return True, {"seconds": round(time.time() - started, 2), "tables": len(tables)}
+
+
+def write_counter(drv, name):
+    rows = q(drv, "SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables",
+             database=name, columns=["n"])
+    return to_int(rows[0]["n"])
+
+
+def sessions_on(drv, name):
+    return q(drv, (
+        "SELECT pid, usename, application_name FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend'") % pg_literal(name), columns=["pid", "user", "application"])
+
+
+def step_freeze(module, params):
+    drv, name = driver(params), params["name"]
+    if module.check_mode:
+        return True, {"position": None, "writes": 0, "sessions_cut": 0}
+    for statement in role_login_sql(params["roles"], login=False):
+        q(drv, statement)
+    roles = ", ".join(pg_literal(r) for r in params["roles"]) or "''"
+    cut = q(drv, (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "AND backend_type = 'client backend' AND (datname = %s OR usename IN (%s))") % (pg_literal(name), roles),
+        columns=["ok"])
+    time.sleep(0.5)  # a terminated session writes its statistics as it exits
+    position = q(drv, "SELECT pg_current_wal_lsn()", columns=["lsn"])[0]["lsn"]
+    return True, {"position": position, "writes": write_counter(drv, name), "sessions_cut": len(cut)}
+
+
+def step_writes_since(module, params):
+    drv, name = driver(params), params["name"]
+    sessions = sessions_on(drv, name)
+    return False, {"writes": write_counter(drv, name) - params["writes"], "sessions": sessions}
+
+
+def step_unfreeze(module, params):
+    if not module.check_mode:
+        drv = driver(params)
+        for statement in role_login_sql(params["roles"], login=True):
+            q(drv, statement)
+    return bool(params["roles"]), {"roles": params["roles"]}
+
+
+def step_catch_up(module, params):
+    """On the source: wait until the subscription confirmed ``position`` (its slot's confirmed_flush_lsn)."""
+    drv, name = driver(params), params["name"]
+    if module.check_mode:
+        return True, {"seconds": 0.0}
+    started = time.time()
+    while True:
+        rows = q(drv, "SELECT COALESCE(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name = %s"
+                 % pg_literal(pg_move_name(name)), columns=["lsn"])
+        if not rows:
+            raise MoveError("no replication slot %s on the source: the subscription is gone" % pg_move_name(name))
+        if lsn_reached(rows[0]["lsn"], params["position"]):
+            return False, {"seconds": round(time.time() - started, 2), "confirmed": rows[0]["lsn"]}
+        if time.time() - started > params["timeout"]:
+            raise MoveError("not caught up after %d s: confirmed %s, the source at %s"
+                            % (params["timeout"], rows[0]["lsn"], params["position"]))
+        time.sleep(0.2)
+
+
+def step_sequences(module, params):
+    drv = driver(params)
+    rows = q(drv, "SELECT schemaname, sequencename, COALESCE(last_value::text, '') FROM pg_sequences",
+             database=params["name"], columns=["schema", "name", "last_value"])
+    return False, {"sequences": rows}
+
+
+def step_set_sequences(module, params):
+    statements = sequence_sql(params["sequences"])
+    if statements and not module.check_mode:
+        q(driver(params), "; ".join(statements), database=params["name"])
+    return bool(statements), {"statements": statements}
+
+
+def step_drop_subscription(module, params):
+    drv, name = driver(params), params["name"]
+    sub = pg_move_name(name)
+    if not q(drv, "SELECT 1 FROM pg_subscription WHERE subname = %s" % pg_literal(sub), columns=["one"]):
+        return False, {}
+    if not module.check_mode:
+        # The slot on the source goes with it (DROP SUBSCRIPTION reaches the source); revoke drops a leftover.
+        q(drv, "DROP SUBSCRIPTION %s" % pg_ident(sub), database=name)
+    return True, {}
+
+
+def step_set_aside(module, params):
+    """The destination's copy (a refused move) dumped under /var/backups/infra, then dropped."""
+    drv, name = driver(params), params["name"]
+    if not exists(drv, name):
+        return False, {"path": None}
+    path = "/var/backups/infra/db_move-%s-%s.dump" % (name, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    if module.check_mode:
+        return True, {"path": path}
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    drv.shell("umask 077; %s -Fc %s > %s" % (" ".join(drv.client("pg_dump")), name, path))
+    q(drv, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+      % pg_literal(name))
+    drv._run(drv.client("dropdb") + [name])
+    return True, {"path": path}
+
+
+STEPS = {
+    "source_facts": step_source_facts, "destination_facts": step_destination_facts, "grant": step_grant,
+    "revoke": step_revoke, "copy": step_copy, "subscribe": step_subscribe, "freeze": step_freeze,
+    "writes_since": step_writes_since, "unfreeze": step_unfreeze, "catch_up": step_catch_up,
+    "sequences": step_sequences, "set_sequences": step_set_sequences, "drop_subscription": step_drop_subscription,
+    "set_aside": step_set_aside,
+}
+NEEDS = {
+    "grant": ["mover_password"], "copy": ["source_host", "mover_password", "owner"],
+    "subscribe": ["source_host", "mover_password"], "catch_up": ["position"],
+}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "state": {"type": "str", "required": True, "choices": sorted(STEPS)},
+            "name": {"type": "str", "required": True},
+            "port": {"type": "int", "default": 5432},
+            "source_host": {"type": "str"},
+            "source_port": {"type": "int", "default": 5432},
+            "mover_password": {"type": "str", "no_log": True},
+            "owner": {"type": "str"},
+            "roles": {"type": "list", "elements": "str", "default": []},
+            "position": {"type": "str"},
+            "writes": {"type": "int", "default": 0},
+            "sequences": {"type": "list", "elements": "dict", "default": []},
+            "timeout": {"type": "int", "default": 120},
+        },
+        supports_check_mode=True,
+    )
+    run_step(module, STEPS, NEEDS, "db_move_postgresql")
+
+
+if __name__ == "__main__":
+    main()
