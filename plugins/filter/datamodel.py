@@ -64,6 +64,10 @@ BODY_SIZE_RE = re.compile(r"^[0-9]+[kmg]?$")
 RATE_RE = re.compile(r"^[0-9]+r/[sm]$")
 DURATION_RE = re.compile(r"^[0-9]+[smh]?$")
 PERCENT_RE = re.compile(r"^[0-9]+%$")
+# Names in search_indexes: a Meilisearch index uid or a Typesense collection (or alias) name, which
+# becomes the alias in the cluster (Meilisearch's rule for uids, which Typesense takes too).
+SEARCH_INDEX_RE = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
+LEGACY_TYPESENSE_GROUP = "typesense_legacy"
 
 
 def _plain(value):
@@ -135,6 +139,7 @@ def _check_site(name, site, ctx, errors):
     _check_site_php_and_databases(where, name, site, ctx, errors)
     _check_site_workers(where, site, errors)
     _check_site_drivers(where, site, hosts, errors)
+    _check_site_search_indexes(where, site, site.get("search", "none"), ctx, errors)
     limits = site.get("limits") or {}
     if not isinstance(limits, dict):
         errors.append(f"{where}: limits: must be a mapping")
@@ -276,6 +281,35 @@ def _check_site_drivers(where, site, hosts, errors):
                 f"{where}: uploads: a local upload disk cannot be shared by {len(hosts)} hosts "
                 f"({', '.join(hosts)}); use s3, or none if the site stores no uploads"
             )
+
+
+def _check_site_search_indexes(where, site, search, ctx, errors):
+    """search_indexes: what moves to the Typesense cluster (docs/search.md).
+
+    Meilisearch indexes for a site on meilisearch; for a site on typesense, its collections still on
+    the legacy Typesense (group typesense_legacy). Each name becomes an alias of the cluster: one
+    name cannot come from both engines.
+    """
+    indexes = site.get("search_indexes") or []
+    if not isinstance(indexes, list):
+        errors.append(f"{where}: search_indexes: must be a list of index or collection names")
+        return
+    if indexes and search not in ("meilisearch", "typesense"):
+        errors.append(f"{where}: search_indexes: a site with search '{search}' has no index to move; "
+                      "set search to meilisearch or typesense, or remove search_indexes")
+        return
+    if indexes and search == "typesense" and not (ctx["groups"].get(LEGACY_TYPESENSE_GROUP) or []):
+        errors.append(f"{where}: search_indexes: names collections to move from the legacy Typesense, but group "
+                      f"{LEGACY_TYPESENSE_GROUP} has no host")
+    for index in indexes:
+        if not isinstance(index, str) or not SEARCH_INDEX_RE.match(index):
+            errors.append(f"{where}: search_indexes: '{index}' is not an index or collection name "
+                          f"({SEARCH_INDEX_RE.pattern})")
+            continue
+        owner, engine = ctx["index_owner"].setdefault(index, (where, search))
+        if engine != search:
+            errors.append(f"{where}: search_indexes: '{index}' also comes from {engine} for {owner}: "
+                          "one alias of the cluster cannot be fed by both")
 
 
 def _check_site_env(where, name, site, errors):
@@ -422,6 +456,7 @@ def datamodel_errors(sites, databases, groups, dns_domains=None, php_versions=No
         "php_versions": [str(v) for v in (php_versions or [])],
         "dns_domains": dns_domains,
         "domain_owner": {},
+        "index_owner": {},
     }
     for name in sorted(sites):
         _check_site(name, sites[name], ctx, errors)

@@ -5,8 +5,9 @@ Stdlib only (the module runs on any host with python3; the bench imports it too)
 Meilisearch endpoints used (documented API): GET /indexes/{uid}, GET /indexes/{uid}/settings,
 GET /indexes/{uid}/documents?offset=&limit=, POST /indexes/{uid}/search; or a dump file (DumpSource).
 Typesense endpoints used: /collections, /collections/{c}/documents/import, .../export,
-.../search, /multi_search (searches filtered by id), /collections/{c}/synonyms/{id}, /aliases/{a},
-and /collections/search_migrate_ledger/documents (the Ledger).
+.../search, /multi_search (searches filtered by id), /collections/{c}/synonyms[/{id}],
+/collections/{c}/overrides[/{id}], /aliases/{a}, and /collections/search_migrate_ledger/documents (the Ledger).
+A source can also be another Typesense (TypesenseSource: the legacy node), read with the same calls.
 """
 
 import json
@@ -20,7 +21,7 @@ try:
 except ImportError:  # pragma: no cover (python 2 is not supported)
     raise
 
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import DumpReader
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import DumpReader, typesense_settings
 
 
 class SearchHTTPError(Exception):
@@ -265,6 +266,58 @@ class DumpSource(object):
         raise NotImplementedError
 
 
+class TypesenseSource(object):
+    """One collection (or alias) of another Typesense server - the legacy node - read through its API.
+
+    The same interface as MeiliSource: info() gives the collection's schema, synonyms and overrides
+    as the settings of a Typesense source (typesense_settings: copied as is, nothing mapped) and the
+    primary key `id`; documents() streams the export (JSONL); search() asks the same search as the
+    target is asked (Typesense.search with the target's query_by, which the run sets in `query_by`),
+    so the sample queries compare like with like.
+    Typesense keeps no update time: snapshot() gives the number of documents only, so a write during
+    the read that changes the count stops the run, and the run always reads before it imports
+    (a source that cannot say it is unchanged; see migrate()).
+    """
+
+    def __init__(self, url, api_key, name, timeout=300):
+        self.args = (url, api_key, name, timeout)
+        self.api = Typesense(url, api_key, timeout)
+        self.uid = name
+        self.searchable = True
+        self.collection_name, self.query_by = None, []
+
+    def fork(self):
+        """The same source on its own connection (for a thread)."""
+        other = TypesenseSource(*self.args)
+        other.collection_name, other.query_by = self.collection_name, self.query_by
+        return other
+
+    def _info(self):
+        name = self.api.alias(self.uid) or self.uid
+        info = self.api.collection(name)
+        if info is None:
+            raise ValueError("the source Typesense has no collection or alias %s" % self.uid)
+        self.collection_name = name
+        return info
+
+    def info(self):
+        info = self._info()
+        settings = typesense_settings(info, self.api.rules(self.collection_name, "synonyms"),
+                                      self.api.rules(self.collection_name, "overrides"))
+        return settings, "id"
+
+    def snapshot(self):
+        return {"numberOfDocuments": self._info().get("num_documents")}
+
+    def documents(self):
+        for line in self.api.http.lines("GET", "/collections/%s/documents/export" % quote(self.collection_name)):
+            if line.strip():
+                yield json.loads(line.decode("utf-8"))
+
+    def search(self, query, limit, primary_key):
+        return self.api.search(self.collection_name, query, self.query_by, limit)
+
+
 class Typesense(object):
     """The Typesense API calls the migration needs."""
 
@@ -295,6 +348,15 @@ class Typesense(object):
     def synonym(self, collection, synonym):
         body = dict((k, v) for k, v in synonym.items() if k != "id")
         return self.http.request("PUT", "/collections/%s/synonyms/%s" % (quote(collection), quote(synonym["id"])), body=body)
+
+    def override(self, collection, override):
+        body = dict((k, v) for k, v in override.items() if k != "id")
+        return self.http.request("PUT", "/collections/%s/overrides/%s" % (quote(collection), quote(override["id"])), body=body)
+
+    def rules(self, collection, kind):
+        """The synonyms or overrides (kind) of a collection, as Typesense lists them."""
+        answer = self.http.request("GET", "/collections/%s/%s" % (quote(collection), kind)) or {}
+        return answer.get(kind) or []
 
     def import_jsonl(self, collection, text):
         return self.http.request("POST", "/collections/%s/documents/import" % quote(collection), body=text,

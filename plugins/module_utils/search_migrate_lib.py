@@ -1,5 +1,8 @@
 # -*- coding: utf-8 -*-
-"""Pure logic of the Meilisearch -> Typesense migration (no Ansible, stdlib only).
+"""Pure logic of the migration to the Typesense cluster (no Ansible, stdlib only).
+
+Sources: a Meilisearch index (or a Meilisearch dump), or a collection of another Typesense (the
+legacy node; see "Typesense source" below).
 
 Shared by plugins/modules/search_migrate.py, tests/bench/search_migrate.py and the unit tests
 in tests/unit/plugins/module_utils/test_search_migrate_lib.py. Mapping rules (also in docs/search.md):
@@ -23,6 +26,12 @@ in tests/unit/plugins/module_utils/test_search_migrate_lib.py. Mapping rules (al
 * stopWords, distinctAttribute, custom rankingRules (`field:asc|desc`), typoTolerance,
   faceting and pagination settings have no equivalent in Typesense 0.24's collection: reported
   in `unsupported`, never silently dropped.
+
+Typesense source (a collection of the legacy Typesense): nothing is mapped. Its settings are
+{"typesense": {"schema": ..., "synonyms": [...], "overrides": [...]}} (typesense_settings): the
+collection's schema is copied as is (typesense_source_schema keeps what POST /collections takes),
+its synonyms and overrides are copied with their ids, and query_by lists its indexed string fields.
+The documents, counts, ids, fingerprint and sample queries go through the same code as Meilisearch's.
 """
 
 import hashlib
@@ -138,8 +147,11 @@ def build_schema(name, settings, field_types, field_order, primary_key):
 
     Returns (schema, query_by, unsupported): schema is the body of POST /collections,
     query_by the ordered list of searchable fields, unsupported a list of human-readable notes.
+    Settings of a Typesense source (typesense_settings) give their schema as is (copied_schema).
     """
     settings = settings or {}
+    if "typesense" in settings:
+        return copied_schema(name, settings["typesense"]["schema"], field_types, field_order)
     searchable = settings.get("searchableAttributes") or ["*"]
     filterable = settings.get("filterableAttributes") or []
     sortable = settings.get("sortableAttributes") or []
@@ -206,13 +218,87 @@ def build_schema(name, settings, field_types, field_order, primary_key):
 
 
 def build_synonyms(settings):
-    """Typesense synonyms (list of {id, root, synonyms}) from Meilisearch's one-way synonym map."""
+    """Typesense synonyms (list of {id, root, synonyms}) from Meilisearch's one-way synonym map.
+
+    A Typesense source's synonyms are copied as they are (their ids kept).
+    """
+    if "typesense" in (settings or {}):
+        return list(settings["typesense"]["synonyms"])
     result = []
     for n, (word, alternatives) in enumerate(sorted((settings or {}).get("synonyms", {}).items())):
         alternatives = [a for a in alternatives if a != word]
         if alternatives:
             result.append({"id": "meili-%d" % n, "root": word, "synonyms": sorted(alternatives)})
     return result
+
+
+def build_overrides(settings):
+    """Typesense overrides (curation rules) to create: a Typesense source's, as they are; none from Meilisearch."""
+    return list(((settings or {}).get("typesense") or {}).get("overrides") or [])
+
+
+# What GET /collections/<c> answers that POST /collections takes back (name apart: the target's own).
+TYPESENSE_SCHEMA_KEYS = ("fields", "default_sorting_field", "token_separators", "symbols_to_index",
+                         "enable_nested_fields")
+
+
+def typesense_source_schema(info):
+    """The schema of a Typesense collection as POST /collections takes it, from GET /collections/<c>'s answer.
+
+    Copied as is: the fields with every attribute the server gave, the default sorting field, token
+    separators, symbols to index and nested-fields flag; not its name, number of documents or creation time.
+    """
+    schema = {"fields": list(info.get("fields") or [])}
+    for key in TYPESENSE_SCHEMA_KEYS[1:]:
+        value = info.get(key)
+        if value not in (None, "", []):
+            schema[key] = value
+    return schema
+
+
+def typesense_rules(rules):
+    """Synonyms or overrides of a Typesense source, sorted by id (fingerprinted); an empty synonym root is dropped.
+
+    Typesense answers a multi-way synonym with `root: ""`; it is written back without it.
+    """
+    out = []
+    for rule in sorted(rules or [], key=lambda r: str(r.get("id"))):
+        out.append(dict((k, v) for k, v in rule.items() if not (k == "root" and v == "")))
+    return out
+
+
+def typesense_settings(info, synonyms, overrides):
+    """The settings a Typesense source hands to the migration (see the module docstring)."""
+    return {"typesense": {"schema": typesense_source_schema(info), "synonyms": typesense_rules(synonyms),
+                          "overrides": typesense_rules(overrides)}}
+
+
+def _wildcard(name):
+    """True for a field name that is a pattern (`.*`, `.*_facet`), not a field."""
+    return any(c in name for c in "*[]()+?\\")
+
+
+def copied_schema(name, schema, field_types, field_order):
+    """(schema, query_by, unsupported) of a Typesense source: its schema under the new name, unchanged.
+
+    query_by: its string fields (string, string[]) that are indexed, in schema order; when the schema
+    has a pattern field (`.*` auto schema), the string fields of the documents that no declared field names too.
+    """
+    copied = dict(schema, name=name)
+    query_by, declared, patterns = [], set(), False
+    for field in schema.get("fields") or []:
+        fname = field.get("name", "")
+        if _wildcard(fname):
+            patterns = True
+            continue
+        declared.add(fname)
+        if field.get("type") in ("string", "string[]") and field.get("index", True):
+            query_by.append(fname)
+    if patterns:
+        query_by += [f for f in field_order if f not in declared and f != "id"
+                     and field_types.get(f) in ("string", "string[]")]
+    unsupported = [] if query_by else ["no string field is searchable: searches need query_by on a declared field"]
+    return copied, query_by, unsupported
 
 
 class DocumentConverter(object):
@@ -525,7 +611,12 @@ class DumpReader(object):
 
 
 def settings_subset(settings):
-    """The settings that matter to the migration (the fingerprint ignores the others)."""
+    """The settings that matter to the migration (the fingerprint ignores the others).
+
+    A Typesense source's settings matter whole (schema, synonyms, overrides).
+    """
+    if "typesense" in (settings or {}):
+        return {"typesense": settings["typesense"]}
     keys = ("searchableAttributes", "filterableAttributes", "sortableAttributes", "synonyms",
             "stopWords", "distinctAttribute", "rankingRules")
     return dict((k, (settings or {}).get(k)) for k in keys)

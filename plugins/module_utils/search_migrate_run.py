@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The migration run (Meilisearch or a Meilisearch dump -> Typesense); the HTTP clients are in search_migrate_api.
+"""The migration run (Meilisearch, a Meilisearch dump or another Typesense -> Typesense); HTTP clients in search_migrate_api.
 
 Stdlib only, so that the module runs on any host with python3 and the bench can import it.
 
@@ -24,7 +24,7 @@ import time
 
 from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Background, Ledger, Prefetch
 from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import (
-    DocumentConverter, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, canonical,
+    DocumentConverter, FieldTypes, Fingerprint, IdCheck, build_overrides, build_schema, build_synonyms, canonical,
     check_import_lines, collection_form, document_line, ids_filterable, ledger_says_unchanged, overlap, run_collection,
     settings_digest, settings_subset, target_collection)
 
@@ -316,6 +316,15 @@ def import_batches(typesense, collection, batches, count, alias, say, on_batch=N
     return state["done"], state["errors"]
 
 
+def create_collection(typesense, schema, settings):
+    """Create a collection, then its synonyms and overrides (build_synonyms, build_overrides: a Typesense source's as is)."""
+    typesense.create(schema)
+    for synonym in build_synonyms(settings):
+        typesense.synonym(schema["name"], synonym)
+    for override in build_overrides(settings):
+        typesense.override(schema["name"], override)
+
+
 def schema_changes(old, new):
     """Names of the fields declared differently in two schemas (for messages)."""
     before = dict((f["name"], f) for f in old["fields"])
@@ -393,10 +402,8 @@ class StreamedImport(object):
         self.types_seen = dict(types.types)
         self.converter = DocumentConverter(self.primary_key, dict((f["name"], f["type"]) for f in self.schema["fields"]))
         self.say("%s: streaming into %s (schema from the first %d documents)" % (self.alias, self.name, reading.count))
-        self.typesense.create(self.schema)
+        create_collection(self.typesense, self.schema, self.settings)
         self.created = True
-        for synonym in build_synonyms(self.settings):
-            self.typesense.synonym(self.name, synonym)
         self.importer = Background(self._import)
         for location, docs, texts in self.pending:
             self.hand_over(location, docs, texts)
@@ -458,7 +465,8 @@ def migrate(source, typesense, alias, batch_size=5000, check_mode=False, sample_
       index as it is now (updatedAt, number of documents, settings): the index is read and
       fingerprinted, the alias's collection verified; nothing is written. Should the fingerprint
       differ all the same, the documents are imported after the read (as below);
-    * check mode and dump sources read first, then import if needed (sequential path): the
+    * check mode and sources without an update time (a dump, another Typesense) read first, then
+      import if needed (sequential path): the
       collection is named `<alias>__<12 hex of fingerprint>` and an alias that already points at a
       complete copy of this data is left alone;
     * otherwise (first run, index changed, no ledger) the streamed path imports while the index is
@@ -513,7 +521,8 @@ class Migration(object):
         unchanged = ledger_says_unchanged(self.entry, self.before_target, self.before_read, self.digest)
         spool = tempfile.TemporaryFile(mode="w+b")
         try:
-            if self.check_mode or self.before_read is None or unchanged:
+            # A source without an update time (a dump, another Typesense) cannot say it is unchanged: read first.
+            if self.check_mode or (self.before_read or {}).get("updatedAt") is None or unchanged:
                 if unchanged:
                     self.say("%s: ledger: %s was made from the index as it is now; reading to verify"
                              % (self.alias, self.before_target))
@@ -612,9 +621,7 @@ class Migration(object):
                 if existing is not None:
                     self.say("%s: dropping incomplete collection %s" % (self.alias, target))
                     self.typesense.drop(target)
-                self.typesense.create(schema)
-                for synonym in build_synonyms(self.settings):
-                    self.typesense.synonym(target, synonym)
+                create_collection(self.typesense, schema, self.settings)
                 t0 = time.time()
                 schema_types = dict((f["name"], f["type"]) for f in schema["fields"])
                 batches = jsonl_batches(spooled_documents(spool), self.primary_key, schema_types, self.batch_size)
@@ -632,6 +639,7 @@ class Migration(object):
             "alias": self.alias, "collection": collection, "previous_collection": self.before_target,
             "fingerprint": fingerprint, "primary_key": self.primary_key, "source_documents": reading.count,
             "schema": schema, "query_by": query_by, "synonyms": len(build_synonyms(self.settings)),
+            "overrides": len(build_overrides(self.settings)),
             "unsupported": unsupported, "changed": changed, "imported": 0, "deleted_collections": [],
             "timings": self.timings, "path": path,
             "diff": {"before": {"alias": self.alias, "collection": self.before_target, "documents": before_docs},
@@ -651,6 +659,8 @@ class Migration(object):
     def ask_source(self, samples, query_by):
         """The sample queries, and Meilisearch's answers to them started in the background (or None)."""
         queries = self.sample_queries or auto_queries(samples, query_by, self.sample_count)
+        if hasattr(self.source, "query_by"):
+            self.source.query_by = query_by  # a Typesense source is asked exactly what the target is asked
         answers = None
         if self.verify and self.source.searchable and query_by and queries:
             # Meilisearch's answers do not depend on Typesense: asked now, on their own connection, while

@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""Ansible module: migrate one Meilisearch index (or a Meilisearch dump) to a Typesense alias."""
+"""Ansible module: migrate one Meilisearch index (or a Meilisearch dump, or another Typesense's collection) to a Typesense alias."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: search_migrate
-short_description: Migrate a Meilisearch index to a Typesense collection published through an alias
+short_description: Migrate a Meilisearch index or another Typesense's collection to a Typesense alias
 description:
   - Reads the settings and every document of one Meilisearch index, in pages, through Meilisearch's
     documented API (or from a Meilisearch dump file, tar.gz). The index's C(updatedAt) and number of
@@ -43,6 +43,15 @@ description:
     conversion are not encoded twice) and handed to the import thread in memory (up to 64 MiB, then through
     the spool file); Meilisearch's answers to the sample queries are fetched (own connection) while Typesense
     imports. Progress lines go to O(progress_file) when it is set.
+  - O(source=typesense) moves a collection of another Typesense server (the legacy node) instead - the same run,
+    not a second implementation. Its schema is copied as is (fields with their attributes, default sorting
+    field, token separators, symbols to index), its synonyms and overrides are copied with their ids, its
+    documents are read from C(/collections/<c>/documents/export) (JSONL), and the verification is the same -
+    counts, every id, sample queries asked of both servers with the same parameters. O(index) names the
+    source collection (or an alias, resolved on the source). Typesense keeps no update time, so such a run
+    always reads the source before importing (the path of a dump) and imports only when the fingerprint of
+    the documents, schema, synonyms and overrides differs from what the alias holds; its number of documents
+    is compared before and after the read.
   - Runs at a lower CPU priority (O(nice)), so that the services of the host it runs on keep theirs.
   - Runs where both HTTP APIs are reachable; it needs only python3's standard library.
 version_added: "1.0.0"
@@ -51,9 +60,11 @@ extends_documentation_fragment:
   - infra.hosting.attributes
 options:
   source:
-    description: Where the documents come from.
+    description:
+      - Where the documents come from - a Meilisearch index (O(meilisearch_url)), a Meilisearch dump file
+        (O(dump_path)), or a collection of another Typesense server (O(typesense_source_url)).
     type: str
-    choices: [meilisearch, dump]
+    choices: [meilisearch, dump, typesense]
     default: meilisearch
   meilisearch_url:
     description: Base URL of Meilisearch (source=meilisearch).
@@ -65,12 +76,18 @@ options:
   dump_path:
     description: Path of a Meilisearch dump (tar.gz) on the host that runs the module (source=dump).
     type: path
+  typesense_source_url:
+    description: Base URL of the source Typesense (source=typesense), for example the legacy node's loopback.
+    type: str
+  typesense_source_api_key:
+    description: Admin API key of the source Typesense (source=typesense); only read there.
+    type: str
   index:
-    description: Meilisearch index uid.
+    description: Meilisearch index uid, or the collection (or alias) of the source Typesense (source=typesense).
     type: str
     required: true
   typesense_url:
-    description: Base URL of one Typesense node.
+    description: Base URL of one node of the target Typesense (the cluster).
     type: str
     required: true
   typesense_api_key:
@@ -78,7 +95,7 @@ options:
     type: str
     required: true
   alias:
-    description: Typesense alias the sites query (defaults to the index uid).
+    description: Typesense alias the sites query (defaults to O(index)).
     type: str
   state:
     description:
@@ -130,6 +147,7 @@ attributes:
     support: full
     details: Shows the alias target and document count before and after.
 notes:
+  - A Typesense source is tested against a second real Typesense server (molecule/typesense).
   - Meilisearch is tested here against tests/standins/meilisearch_standin.py, a stand-in that implements
     only the documented endpoints listed above, not against a real Meilisearch.
 """
@@ -151,6 +169,15 @@ EXAMPLES = r"""
     source: dump
     dump_path: /var/backups/infra/meilisearch/20260101-000000.dump.tar.gz
     index: candidatures
+    typesense_url: http://10.0.0.41:8108
+    typesense_api_key: "{{ typesense_api_key }}"
+
+- name: Move a collection of the legacy Typesense to the cluster (schema, synonyms and overrides as they are)
+  infra.hosting.search_migrate:
+    source: typesense
+    typesense_source_url: http://127.0.0.1:8108
+    typesense_source_api_key: "{{ typesense_legacy_api_key }}"
+    index: aerotalent_candidates
     typesense_url: http://10.0.0.41:8108
     typesense_api_key: "{{ typesense_api_key }}"
 
@@ -182,7 +209,7 @@ fingerprint:
 path:
   description:
     - C(streamed) - imported while the index was read; C(sequential) - read first, then imported if needed (check
-      mode, state verified, dump, the ledger said unchanged, or a stream that was discarded).
+      mode, state verified, dump or Typesense source, the ledger said unchanged, or a stream that was discarded).
   returned: always
   type: str
 discarded:
@@ -209,13 +236,21 @@ would_import:
   returned: when check mode and a change is needed
   type: int
 schema:
-  description: The Typesense schema built from the index settings.
+  description: The Typesense schema built from the index settings (source=typesense - the source's, as is).
   returned: always
   type: dict
 query_by:
   description: Searchable fields, in Meilisearch's ranking order.
   returned: always
   type: list
+synonyms:
+  description: Number of synonyms created with the collection.
+  returned: always
+  type: int
+overrides:
+  description: Number of overrides (curation rules) created with the collection (source=typesense).
+  returned: always
+  type: int
 unsupported:
   description: Settings that have no Typesense equivalent, one note each.
   returned: always
@@ -248,17 +283,25 @@ import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import DumpSource, MeiliSource, SearchHTTPError, Typesense
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import (
+    DumpSource, MeiliSource, SearchHTTPError, Typesense, TypesenseSource)
 from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import migrate
+
+
+def same_place(url_a, url_b):
+    """True when two base URLs name the same server (a trailing slash and letter case aside)."""
+    return (url_a or "").rstrip("/").lower() == (url_b or "").rstrip("/").lower()
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            source=dict(type="str", choices=["meilisearch", "dump"], default="meilisearch"),
+            source=dict(type="str", choices=["meilisearch", "dump", "typesense"], default="meilisearch"),
             meilisearch_url=dict(type="str", default="http://127.0.0.1:7700"),
             meilisearch_api_key=dict(type="str", no_log=True),
             dump_path=dict(type="path"),
+            typesense_source_url=dict(type="str"),
+            typesense_source_api_key=dict(type="str", no_log=True),
             index=dict(type="str", required=True),
             typesense_url=dict(type="str", required=True),
             typesense_api_key=dict(type="str", required=True, no_log=True),
@@ -273,7 +316,8 @@ def main():
             timeout=dict(type="int", default=300),
             nice=dict(type="int", default=10),
         ),
-        required_if=[("source", "dump", ["dump_path"])],
+        required_if=[("source", "dump", ["dump_path"]),
+                     ("source", "typesense", ["typesense_source_url", "typesense_source_api_key"])],
         supports_check_mode=True,
     )
     p = module.params
@@ -282,8 +326,12 @@ def main():
     if p["nice"]:
         os.nice(p["nice"])
     alias = p["alias"] or p["index"]
+    if p["source"] == "typesense" and same_place(p["typesense_source_url"], p["typesense_url"]) and alias == p["index"]:
+        module.fail_json(msg="source and target are the same Typesense and the same name (%s): nothing to move" % alias)
     if p["source"] == "dump":
         source = DumpSource(p["dump_path"], p["index"])
+    elif p["source"] == "typesense":
+        source = TypesenseSource(p["typesense_source_url"], p["typesense_source_api_key"], p["index"], p["timeout"])
     else:
         source = MeiliSource(p["meilisearch_url"], p["meilisearch_api_key"], p["index"], p["page_size"], p["timeout"])
     typesense = Typesense(p["typesense_url"], p["typesense_api_key"], p["timeout"])

@@ -14,7 +14,7 @@ def test_a_failed_migration_ends_non_zero_naming_the_index_and_the_reason():
     rc, out = playbook("search_migrate.yml", "-e", "private_ip=127.0.0.1",
                        "-e", f"search_typesense_api_key={WRONG_KEY}")
     assert rc != 0, out[-3000:]
-    printed = task_output(out, "Migrate each index (Meilisearch -> Typesense alias)")
+    printed = task_output(out, "Move each index (Meilisearch or legacy Typesense -> cluster alias)")
     assert "migration of candidatures failed" in printed, out[-3000:]
     assert "401" in printed or "nauthori" in printed or "Forbidden" in printed, printed
     assert "output has been hidden" not in printed, printed

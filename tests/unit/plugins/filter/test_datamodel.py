@@ -245,6 +245,48 @@ def test_meilisearch_site_names_its_indexes():
     assert errors_of(sites, dbs, dns) == []
 
 
+def test_typesense_site_names_the_collections_to_move_from_the_legacy_node():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["search"] = "typesense"
+    assert errors_of(sites, dbs, dns) == []  # nothing to move: no search_indexes needed
+    sites["alpha"]["search_indexes"] = ["aerotalent_candidates"]
+    assert errors_of(sites, dbs, dns) == [
+        "site alpha: search_indexes: names collections to move from the legacy Typesense, but group "
+        "typesense_legacy has no host"]
+    groups = dict(GROUPS, typesense_legacy=["whc"])
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    assert datamodel.datamodel_errors(normalized, dbs, groups, dns_domains=dns, php_versions=PHP) == []
+
+
+@pytest.mark.parametrize("indexes, error", [
+    ("candidatures", "site alpha: search_indexes: must be a list of index or collection names"),
+    (["bad name"], "site alpha: search_indexes: 'bad name' is not an index or collection name (^[A-Za-z0-9_-]{1,400}$)"),
+])
+def test_search_indexes_are_names(indexes, error):
+    sites, dbs, dns = good_model()
+    sites["alpha"].update(search="meilisearch", search_indexes=indexes)
+    assert error in errors_of(sites, dbs, dns)
+
+
+def test_search_indexes_of_a_site_without_search_are_refused():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["search_indexes"] = ["candidatures"]
+    assert errors_of(sites, dbs, dns) == [
+        "site alpha: search_indexes: a site with search 'none' has no index to move; "
+        "set search to meilisearch or typesense, or remove search_indexes"]
+
+
+def test_one_alias_is_not_fed_by_both_engines():
+    sites, dbs, dns = good_model()
+    sites["alpha"].update(search="meilisearch", search_indexes=["candidatures"])
+    sites["beta"].update(search="typesense", search_indexes=["candidatures"])
+    groups = dict(GROUPS, typesense_legacy=["whc"])
+    normalized = datamodel.site_defaults(sites, DEFAULTS)
+    assert datamodel.datamodel_errors(normalized, dbs, groups, dns_domains=dns, php_versions=PHP) == [
+        "site beta: search_indexes: 'candidatures' also comes from meilisearch for site alpha: "
+        "one alias of the cluster cannot be fed by both"]
+
+
 def test_site_addresses_point_at_the_first_host_or_the_load_balancer():
     sites = {
         "one": {"domains": ["one.test", "www.one.test"], "hosts": ["web_a", "web_b"]},

@@ -287,3 +287,61 @@ def test_ledger_says_unchanged_only_for_the_same_collection_and_source_state():
     assert not ledger_says_unchanged(None, entry["collection"], now, "d")
     assert not ledger_says_unchanged(entry, entry["collection"], None, "d")       # a dump: no snapshot
     assert not ledger_says_unchanged(dict(entry, updatedAt=None), entry["collection"], dict(now, updatedAt=None), "d")
+
+
+# A Typesense source (the legacy node): nothing mapped, the schema, synonyms and overrides as they are.
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import (  # noqa: E402
+    build_overrides, copied_schema, settings_subset, typesense_settings, typesense_source_schema)
+
+LEGACY_INFO = {
+    "name": "jobs", "num_documents": 3, "created_at": 1700000000, "default_sorting_field": "salary",
+    "token_separators": ["-"], "symbols_to_index": [], "enable_nested_fields": False,
+    "fields": [{"name": "title", "type": "string", "facet": False, "index": True, "optional": False},
+               {"name": "city", "type": "string", "facet": True, "index": True, "optional": False},
+               {"name": "notes", "type": "string", "index": False, "optional": True},
+               {"name": "salary", "type": "int32", "facet": False, "index": True, "optional": False}],
+}
+
+
+def test_typesense_source_schema_keeps_what_post_collections_takes():
+    schema = typesense_source_schema(LEGACY_INFO)
+    assert schema == {"fields": LEGACY_INFO["fields"], "default_sorting_field": "salary", "token_separators": ["-"],
+                      "enable_nested_fields": False}
+    assert typesense_source_schema({"fields": [], "default_sorting_field": ""}) == {"fields": []}
+
+
+def test_a_typesense_sources_schema_is_copied_under_the_new_name():
+    settings = typesense_settings(LEGACY_INFO, [], [])
+    schema, query_by, unsupported = build_schema("jobs__abc", settings, {"title": "string"}, ["title"], "id")
+    assert schema == dict(typesense_source_schema(LEGACY_INFO), name="jobs__abc")
+    assert query_by == ["title", "city"]   # indexed string fields, schema order; notes is not indexed
+    assert unsupported == []
+
+
+def test_an_auto_schema_searches_the_string_fields_of_the_documents():
+    schema = {"fields": [{"name": ".*", "type": "auto"}, {"name": "city", "type": "string", "facet": True}]}
+    _unused, query_by, _unused = copied_schema("x", schema, {"id": "string", "title": "string", "n": "int64",
+                                                             "city": "string", "tags": "string[]"},
+                                               ["id", "title", "n", "city", "tags"])
+    assert query_by == ["city", "title", "tags"]
+    assert copied_schema("x", {"fields": [{"name": "n", "type": "int32"}]}, {}, [])[2] == [
+        "no string field is searchable: searches need query_by on a declared field"]
+
+
+def test_typesense_synonyms_and_overrides_are_copied_sorted_by_id():
+    synonyms = [{"id": "b", "root": "", "synonyms": ["x", "y"]}, {"id": "a", "root": "dev", "synonyms": ["coder"]}]
+    overrides = [{"id": "pin", "rule": {"query": "pilot", "match": "exact"}, "includes": [{"id": "7", "position": 1}]}]
+    settings = typesense_settings(LEGACY_INFO, synonyms, overrides)
+    assert build_synonyms(settings) == [{"id": "a", "root": "dev", "synonyms": ["coder"]},
+                                        {"id": "b", "synonyms": ["x", "y"]}]   # a multi-way synonym: no empty root
+    assert build_overrides(settings) == overrides
+    assert build_overrides({"searchableAttributes": ["*"]}) == []
+
+
+def test_the_fingerprint_of_a_typesense_source_covers_its_schema_synonyms_and_overrides():
+    settings = typesense_settings(LEGACY_INFO, [], [])
+    assert settings_subset(settings) == settings
+    other = typesense_settings(LEGACY_INFO, [], [{"id": "pin", "rule": {"query": "q", "match": "exact"}}])
+    assert settings_digest(settings, "id") != settings_digest(other, "id")
+    # Meilisearch's settings keep their subset (and so the fingerprints of the migrations already published).
+    assert "typesense" not in settings_subset(SETTINGS)

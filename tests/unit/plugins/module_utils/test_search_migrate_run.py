@@ -26,6 +26,7 @@ class FakeSource(object):
 
 FIELD_CHECKS = {"string": lambda v: isinstance(v, str), "bool": lambda v: isinstance(v, bool),
                 "int64": lambda v: isinstance(v, int) and not isinstance(v, bool),
+                "int32": lambda v: isinstance(v, int) and not isinstance(v, bool),
                 "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
@@ -737,3 +738,145 @@ def test_retention_drops_both_name_forms_and_nothing_else():
     assert sorted(result["deleted_collections"]) == ["cand__0123456789ab", "cand__run20250101_000000_abcd"]
     assert sorted(ts.colls) == sorted([result["collection"], "cand__run20250102_000000_beef", "cand__x__0123456789ab",
                                        "cand__notes", "candidates__0123456789ab", LEDGER])
+
+
+# A Typesense source (the legacy node) through the same run: copied schema, synonyms and overrides, same checks.
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import TypesenseSource  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import typesense_settings  # noqa: E402
+
+LEGACY_SCHEMA = {"name": "jobs", "num_documents": 25, "default_sorting_field": "rang",
+                 "fields": [{"name": "titre", "type": "string", "facet": False, "index": True, "optional": False},
+                            {"name": "rang", "type": "int32", "facet": False, "index": True, "optional": False}]}
+LEGACY_DOCS = [{"id": "job-%d" % d["cid"], "titre": d["titre"], "rang": d["cid"]} for d in DOCS]
+
+
+class FakeTypesenseSource(FakeSource):
+    """What TypesenseSource hands the run: settings of a Typesense source, primary key id, a count-only snapshot."""
+
+    def __init__(self, docs, overrides=None):
+        FakeSource.__init__(self, docs, typesense_settings(LEGACY_SCHEMA, [{"id": "s1", "root": "", "synonyms": ["php", "laravel"]}],
+                                                           overrides or [{"id": "pin", "rule": {"query": "php", "match": "exact"},
+                                                                          "includes": [{"id": "job-3", "position": 1}]}]))
+        self.count = len(docs)
+
+    def info(self):
+        return self.settings, "id"
+
+    def snapshot(self):
+        return {"numberOfDocuments": self.count}
+
+    def search(self, query, limit, pk):
+        words = query.lower().split()
+        return sorted((d["id"] for d in self.docs if all(w in d["titre"].lower() for w in words)),
+                      key=lambda i: int(i.split("-")[1]))[:limit]
+
+
+class RuleTypesense(FakeTypesense):
+    def synonym(self, coll, syn):
+        self.calls.append(("synonym", coll, dict(syn)))
+
+    def override(self, coll, override):
+        self.calls.append(("override", coll, dict(override)))
+
+    def search(self, coll, query, query_by, limit):
+        assert query_by == ["titre"]
+        words = query.lower().split()
+        return sorted((i for i, d in self.colls[coll].items() if all(w in d["titre"].lower() for w in words)),
+                      key=lambda i: int(i.split("-")[1]))[:limit]
+
+
+def test_a_typesense_source_is_copied_verified_and_published_then_the_rerun_writes_nothing():
+    ts = RuleTypesense()
+    first = migrate(FakeTypesenseSource(LEGACY_DOCS), ts, "jobs", batch_size=10, sample_queries=["php", "poste 3"])
+    assert first["changed"] and first["path"] == "sequential" and first["imported"] == 25
+    assert first["verification"]["ok"] and [q["overlap"] for q in first["verification"]["queries"]] == [1.0, 1.0]
+    target = first["collection"]
+    assert target.startswith("jobs__") and ts.aliases["jobs"] == target
+    assert ts.schemas[target] == {"name": target, "fields": LEGACY_SCHEMA["fields"], "default_sorting_field": "rang"}
+    assert ("synonym", target, {"id": "s1", "synonyms": ["php", "laravel"]}) in ts.calls
+    assert ("override", target, {"id": "pin", "rule": {"query": "php", "match": "exact"},
+                                 "includes": [{"id": "job-3", "position": 1}]}) in ts.calls
+    assert first["synonyms"] == 1 and first["overrides"] == 1 and first["unsupported"] == []
+    assert ts.colls[target]["job-4"] == LEGACY_DOCS[3]           # documents as they were, nothing converted
+    calls = len(ts.calls)
+    second = migrate(FakeTypesenseSource(LEGACY_DOCS), ts, "jobs", batch_size=10)
+    assert second["changed"] is False and second["imported"] == 0 and second["verification"]["ok"]
+    assert second["collection"] == target and len(ts.calls) == calls   # no create, no drop, no write
+
+
+def test_a_changed_override_on_the_source_publishes_a_new_version():
+    ts = RuleTypesense()
+    first = migrate(FakeTypesenseSource(LEGACY_DOCS), ts, "jobs", batch_size=10)
+    second = migrate(FakeTypesenseSource(LEGACY_DOCS, overrides=[{"id": "pin2", "rule": {"query": "vue", "match": "exact"}}]),
+                     ts, "jobs", batch_size=10)
+    assert second["changed"] and second["collection"] != first["collection"]
+    assert second["previous_collection"] == first["collection"] and ts.aliases["jobs"] == second["collection"]
+
+
+def test_check_mode_on_a_typesense_source_writes_nothing():
+    ts = RuleTypesense()
+    result = migrate(FakeTypesenseSource(LEGACY_DOCS), ts, "jobs", batch_size=10, check_mode=True)
+    assert result["changed"] and result["would_import"] == 25 and ts.calls == []
+
+
+def test_a_typesense_source_whose_count_moves_during_the_read_publishes_nothing():
+    class Growing(FakeTypesenseSource):
+        def documents(self):
+            self.count += 1
+            return iter(self.docs)
+
+    ts = RuleTypesense()
+    with pytest.raises(ValueError, match="changed while it was read"):
+        migrate(Growing(LEGACY_DOCS), ts, "jobs", batch_size=10)
+    assert ts.calls == [] and ts.aliases == {}
+
+
+class LegacyHandler(http.server.BaseHTTPRequestHandler):
+    """The legacy Typesense's answers: an alias, a collection, its synonyms and overrides, its export, a search."""
+    protocol_version = "HTTP/1.1"
+    seen = []
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, data):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self.seen.append((self.path, self.headers.get("X-TYPESENSE-API-KEY")))
+        path = self.path.split("?")[0]
+        if path == "/aliases/jobs":
+            return self.answer(200, b'{"name":"jobs","collection_name":"jobs_v1"}')
+        if path == "/collections/jobs_v1":
+            return self.answer(200, json.dumps(dict(LEGACY_SCHEMA, name="jobs_v1", created_at=1)).encode())
+        if path == "/collections/jobs_v1/synonyms":
+            return self.answer(200, b'{"synonyms":[{"id":"s1","root":"","synonyms":["a","b"]}]}')
+        if path == "/collections/jobs_v1/overrides":
+            return self.answer(200, b'{"overrides":[]}')
+        if path == "/collections/jobs_v1/documents/export":
+            return self.answer(200, "\n".join(json.dumps(d) for d in LEGACY_DOCS).encode())
+        if path == "/collections/jobs_v1/documents/search":
+            return self.answer(200, b'{"hits":[{"document":{"id":"job-3"}}]}')
+        return self.answer(404, b'{"message":"Not Found"}')
+
+
+def test_typesense_source_reads_the_collection_behind_an_alias_over_http():
+    with serving(LegacyHandler) as url:
+        source = TypesenseSource(url, "legacy-key", "jobs")
+        settings, primary_key = source.info()
+        assert primary_key == "id" and source.collection_name == "jobs_v1"
+        assert settings["typesense"]["schema"] == {"fields": LEGACY_SCHEMA["fields"], "default_sorting_field": "rang"}
+        assert settings["typesense"]["synonyms"] == [{"id": "s1", "synonyms": ["a", "b"]}]
+        assert source.snapshot() == {"numberOfDocuments": 25}
+        assert list(source.documents()) == LEGACY_DOCS
+        source.query_by = ["titre"]                   # set by the run: the target's query_by
+        fork = source.fork()                          # its own connection, the same collection and query_by
+        assert fork.api.http is not source.api.http
+        assert fork.search("php", 10, "id") == ["job-3"]
+        assert "query_by=titre" in LegacyHandler.seen[-1][0]
+        assert set(key for _unused, key in LegacyHandler.seen) == {"legacy-key"}
+        with pytest.raises(ValueError, match="no collection or alias gone"):
+            TypesenseSource(url, "legacy-key", "gone").info()
