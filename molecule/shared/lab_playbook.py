@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HOST = "demo.lab.test"
@@ -59,3 +60,12 @@ def page(host, path="/", name=HOST):
 
 def status(host, path="/", name=HOST):
     return page(host, path, name).stdout.strip().splitlines()[-1]
+
+
+def wait_for(check, tries=60, delay=2):
+    """True as soon as check() is true, trying at most `tries` times `delay` seconds apart (bounded waits)."""
+    for _ in range(tries):
+        if check():
+            return True
+        time.sleep(delay)
+    return False

@@ -5,9 +5,9 @@ of the nodes file; every wait is bounded (at most 60 tries of 2 s).
 """
 
 import json
-import time
 
 import pytest
+from lab_playbook import wait_for
 
 KEY = None  # set by the key fixture, from the encrypted test fixture
 
@@ -31,14 +31,6 @@ def call(host, ip, path, method="GET", data=None, ctype="application/json"):
     return out.stdout
 
 
-def wait_for(check, tries=60, delay=2):
-    for _ in range(tries):
-        if check():
-            return True
-        time.sleep(delay)
-    return False
-
-
 def found(host, ip, collection="probe"):
     try:
         return json.loads(call(host, ip, "/collections/%s/documents/search?q=*&per_page=1" % collection)).get("found")
@@ -47,6 +39,8 @@ def found(host, ip, collection="probe"):
 
 
 def test_every_node_is_healthy_with_a_nodes_file(host):
+    if host.backend.get_hostname().endswith("-web"):
+        pytest.skip("the web node is no Typesense node (tests/test_search_site.py)")
     assert len(nodes(host)) == 3
     assert host.service("typesense-server").is_running
     assert wait_for(lambda: '"ok":true' in host.run("curl -s --max-time 5 http://127.0.0.1:8108/health").stdout)
