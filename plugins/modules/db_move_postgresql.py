@@ -228,8 +228,8 @@ def step_grant(module, params):
         return True, {}
     role = pg_ident(PG_MOVER)
     exists_role = q(drv, "SELECT 1 FROM pg_roles WHERE rolname = %s" % pg_literal(PG_MOVER), columns=["one"])
-    run_stdin(drv, "%s ROLE %s WITH LOGIN REPLICATION PASSWORD %s;\nGRANT pg_read_all_data TO %s;\n" % (
-        "ALTER" if exists_role else "CREATE", role, pg_literal(params["mover_password"]), role))
+    run_stdin(drv, "%s ROLE %s WITH LOGIN REPLICATION PASSWORD %s;\nGRANT pg_read_all_data TO %s;\nGRANT CONNECT ON DATABASE %s TO %s;\n" % (
+        "ALTER" if exists_role else "CREATE", role, pg_literal(params["mover_password"]), role, pg_ident(name), role))
     publication = pg_move_name(name)
     if not q(drv, "SELECT 1 FROM pg_publication WHERE pubname = %s" % pg_literal(publication), database=name, columns=["one"]):
         q(drv, "CREATE PUBLICATION %s FOR ALL TABLES" % pg_ident(publication), database=name)
@@ -255,6 +255,9 @@ def step_revoke(module, params):
             time.sleep(1)
             q(drv, "SELECT pg_drop_replication_slot(%s)" % pg_literal(publication))
         if has_role:
+            for database in q(drv, "SELECT datname FROM pg_database WHERE datacl::text LIKE %s" % pg_literal("%" + PG_MOVER + "=%"),
+                              columns=["name"]):
+                q(drv, "REVOKE ALL ON DATABASE %s FROM %s" % (pg_ident(database["name"]), pg_ident(PG_MOVER)))
             q(drv, "DROP ROLE %s" % pg_ident(PG_MOVER))
         q(drv, "SELECT pg_reload_conf()")  # the pg_hba lines the play removed
     return True, {}
@@ -275,9 +278,9 @@ def step_copy(module, params):
     dump = subprocess.Popen(
         drv.prefix + ["pg_dump", "--schema-only", "--no-publications", "--no-subscriptions", "--no-acl",
                       "-h", params["source_host"], "-p", str(params["source_port"]), "-U", PG_MOVER, "-d", name],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd="/")
     load = subprocess.run(drv.client("psql") + ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", name, "-f", "-"],
-                          stdin=dump.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
+                          stdin=dump.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT, check=False, cwd="/")
     dump.stdout.close()
     dump_err = dump.stderr.read().decode("utf-8", "replace").strip()
     if dump.wait() != 0:
