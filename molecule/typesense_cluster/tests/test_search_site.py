@@ -35,7 +35,8 @@ def web(host):
 
 def env_of(web):
     lines = web.check_output("cat /srv/www/finder/shared/.env").splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    pairs = (line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+    return dict((name, value.strip('"')) for name, value in pairs)  # laravel_app quotes the values
 
 
 def search(web, query):
