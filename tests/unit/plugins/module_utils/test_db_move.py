@@ -177,7 +177,7 @@ class FakeModule(object):
 
 def test_a_step_runs_or_fails_naming_the_step_and_the_database():
     steps = {"copy": lambda module, params: (True, {"seconds": 1.5}),
-             "broken": lambda module, params: (_ for _ in ()).throw(MoveError("the source is gone"))}
+             "broken": lambda module, params: (step for step in ()).throw(MoveError("the source is gone"))}
     module = FakeModule(state="copy", name="shop", source_host="10.0.0.5")
     run_step(module, steps, {"copy": ["source_host"]}, "db_move_x")
     assert module.exited == {"changed": True, "seconds": 1.5} and module.failed is None
