@@ -11,15 +11,20 @@ One run, the same lab state, one measure after the other:
   `podman exec` per step; its whole-lab run takes most of an hour, so it runs only with `--podman-lab`);
 - the first converge of one blank host (`--blank`): its container is removed, started again from the
   image (scripts/lab.sh start), then `site.yml --limit` it over SSH.
-Each line gives the wall time, the machine's load average before and after, and the PLAY RECAP's
-changed and failed counts. A run that failed, or a "no-op" that changed something, is printed as
+Each line gives the wall time, the machine's load average before and after, the CPU-seconds used by
+ansible-playbook (the controller, its workers and SSH clients) and by the lab's containers (their
+cgroups: the hosts' module runs), and the PLAY RECAP's changed and failed counts. The CPU-seconds are
+the work a run costs, whatever else shares the machine; the wall time is what a user waits, and on two
+cores it grows with everything else running. A run that failed, or a "no-op" that changed something, is printed as
 such and the bench exits non-zero: a time is only a figure for what really happened. Never asserts
 on time. Only the lab's own containers are reached.
 """
 
 import argparse
+import glob
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,8 +55,38 @@ def environment(mode):
     return env
 
 
+def lab_cpu_seconds():
+    """CPU-seconds used so far by the lab's containers (`lab-*`), read from their cgroups (v1 or v2)."""
+    out = subprocess.run(["podman", "ps", "--filter", "name=^lab-", "--format", "{{.ID}}"], capture_output=True,
+                         text=True, check=False, env=environment("ssh")).stdout.split()
+    if not out:
+        return 0.0
+    paths = subprocess.run(["podman", "inspect", "--format", "{{.State.CgroupPath}}", *out], capture_output=True,
+                           text=True, check=False, env=environment("ssh")).stdout.split()
+    total = 0.0
+    for path in paths:
+        v1 = glob.glob(f"/sys/fs/cgroup/cpuacct{path}/cpuacct.usage") or glob.glob(f"/sys/fs/cgroup/cpu,cpuacct{path}/cpuacct.usage")
+        if v1:
+            with open(v1[0], encoding="ascii") as handle:
+                total += int(handle.read()) / 1e9
+            continue
+        v2 = f"/sys/fs/cgroup{path}/cpu.stat"
+        if os.path.exists(v2):
+            with open(v2, encoding="ascii") as handle:
+                stats = dict(line.split() for line in handle if line.strip())
+            total += int(stats.get("usage_usec", 0)) / 1e6
+    return total
+
+
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def converge(mode, limit, overlay, log_dir):
-    """Run site.yml; return (seconds, load before, load after, {host: (changed, failed, unreachable)}, rc, log)."""
+    """Run site.yml; return (seconds, load before, load after, {host: (changed, failed, unreachable)}, rc, log, cpu).
+
+    cpu: (controller CPU-seconds, lab containers' CPU-seconds) during the run."""
     cmd = ["ansible-playbook", "playbooks/site.yml"]
     if mode == "podman":
         cmd += ["-i", "inventories/lab", "-i", overlay]
@@ -59,15 +94,18 @@ def converge(mode, limit, overlay, log_dir):
         cmd += ["--limit", limit]
     log = os.path.join(log_dir, f"{mode}-{limit or 'lab'}.log")
     load_before = os.getloadavg()[0]
+    lab_before = lab_cpu_seconds()
+    controller_before = children_cpu_seconds()
     started = time.monotonic()
     with open(log, "w", encoding="utf-8") as out:
         rc = subprocess.run(cmd, cwd=ROOT, env=environment(mode), stdout=out, stderr=subprocess.STDOUT,
                             check=False, timeout=4 * 3600).returncode
     seconds = time.monotonic() - started
+    cpu = (children_cpu_seconds() - controller_before, lab_cpu_seconds() - lab_before)
     with open(log, encoding="utf-8") as out:
         text = out.read()
     recap = {m.group(1): (int(m.group(3)), int(m.group(5)), int(m.group(4))) for m in RECAP.finditer(text)}
-    return seconds, load_before, os.getloadavg()[0], recap, rc, log
+    return seconds, load_before, os.getloadavg()[0], recap, rc, log, cpu
 
 
 def verdict(rc, recap, noop):
@@ -108,11 +146,12 @@ def main():
             plan.append((mode, None))
     try:
         for mode, limit in plan:
-            seconds, before, after, recap, rc, log = converge(mode, limit, overlay, log_dir)
+            seconds, before, after, recap, rc, log, cpu = converge(mode, limit, overlay, log_dir)
             state = verdict(rc, recap, noop=True)
             bad |= state != "ok"
             rows.append((f"no-op, {limit or 'whole lab'} ({len(recap)} hosts)", mode, seconds, before, after, recap, state, log))
-            print(f"{rows[-1][0]:<32} {mode:<8} {seconds:8.1f} s  load {before:.1f}->{after:.1f}  {state}", flush=True)
+            print(f"{rows[-1][0]:<32} {mode:<8} {seconds:8.1f} s  load {before:.1f}->{after:.1f}  "
+                  f"CPU controller {cpu[0]:.0f} s, lab hosts {cpu[1]:.0f} s  {state}", flush=True)
         if args.blank:
             container = "lab-" + args.blank
             subprocess.run(["podman", "rm", "-f", "-t", "5", container], check=True, capture_output=True,
@@ -121,12 +160,13 @@ def main():
             subprocess.run(["bash", "scripts/lab.sh", "start"], cwd=ROOT, env=environment("ssh"), check=True,
                            stdout=subprocess.DEVNULL)
             start_seconds = time.monotonic() - started
-            seconds, before, after, recap, rc, log = converge("ssh", args.blank, overlay, log_dir)
+            seconds, before, after, recap, rc, log, cpu = converge("ssh", args.blank, overlay, log_dir)
             state = verdict(rc, recap, noop=False)
             bad |= state != "ok"
             changed = sum(c for c, _, _ in recap.values())
             rows.append((f"first converge of blank {args.blank}", "ssh", seconds, before, after, recap, state, log))
-            print(f"{rows[-1][0]:<32} ssh      {seconds:8.1f} s  load {before:.1f}->{after:.1f}  {state}"
+            print(f"{rows[-1][0]:<32} ssh      {seconds:8.1f} s  load {before:.1f}->{after:.1f}  "
+                  f"CPU controller {cpu[0]:.0f} s, lab hosts {cpu[1]:.0f} s  {state}"
                   f" ({changed} changed; container start and bootstrap {start_seconds:.1f} s before it)", flush=True)
     finally:
         if keeper:
