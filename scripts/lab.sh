@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The lab: one systemd container per host of inventories/lab, on the podman network `lab`.
-#   bash scripts/lab.sh up        set-up, containers, then converge playbooks/site.yml
+#   bash scripts/lab.sh up        set-up, containers, then converge lab/site.yml (lab services, then playbooks/site.yml)
 #   bash scripts/lab.sh start     containers only (a new one gets its admin over podman: lab/bootstrap.yml)
-#   bash scripts/lab.sh converge  ansible-playbook playbooks/site.yml (the lab is the default inventory)
+#   bash scripts/lab.sh converge  ansible-playbook lab/site.yml (the lab is the default inventory)
 #   bash scripts/lab.sh status    containers and their addresses
 #   bash scripts/lab.sh down      remove the containers and the network
 set -euo pipefail
@@ -98,7 +98,7 @@ case "${1:-up}" in
     keep_cgroups
     bash scripts/bootstrap.sh
     start
-    ansible-playbook playbooks/site.yml
+    ansible-playbook lab/site.yml
     ;;
   start) keep_cgroups; start ;;
   converge)
@@ -106,7 +106,7 @@ case "${1:-up}" in
     if [ "${LAB_MITOGEN:-0}" = 1 ]; then  # opt-in (docs/lab.md): Mitogen's strategy over the same SSH
       export ANSIBLE_STRATEGY_PLUGINS="$here/lab/plugins/strategy" ANSIBLE_STRATEGY=mitogen_linear
     fi
-    ansible-playbook playbooks/site.yml "$@" ;;
+    ansible-playbook lab/site.yml "$@" ;;
   status) podman ps -a --filter "network=$network" --format '{{.Names}}\t{{.Status}}' ;;
   down)
     while IFS=$'\t' read -r _ container _; do podman rm -f -t 5 "$container" >/dev/null 2>&1 || true; done < <(hosts_tsv)

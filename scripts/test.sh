@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test command (README, `.ci/run`): set-up on a fresh Debian 12 machine, then
 # yamllint, ansible-lint (production profile), --syntax-check of every playbook on both
-# inventories, validate.yml on both inventories, the pytest unit tests, ansible-test sanity and units,
+# inventories (and of lab/'s plays on the lab's), validate.yml on both inventories, the pytest unit tests, ansible-test sanity and units,
 # and every Molecule scenario.
 #   bash scripts/test.sh                 everything
 #   bash scripts/test.sh unit|lint|syntax|ansible-test  one stage (ansible-test: sanity and units of the
@@ -42,6 +42,10 @@ syntax_all() {
   for pb in playbooks/*.yml; do
     # Production: no vault password at all (its vault never enters the repository).
     ANSIBLE_CONFIG="$empty" ansible-playbook -i inventories/production --syntax-check "$pb" || { echo "syntax (production): $pb"; rc=1; }
+    ansible-playbook -i inventories/lab --syntax-check "$pb" || { echo "syntax (lab): $pb"; rc=1; }
+  done
+  # The lab's own plays (lab/: lab services, the lab's site.yml, the containers' bootstrap): lab inventory only.
+  for pb in lab/*.yml; do
     ansible-playbook -i inventories/lab --syntax-check "$pb" || { echo "syntax (lab): $pb"; rc=1; }
   done
   ANSIBLE_CONFIG="$empty" ansible-playbook -i inventories/production playbooks/validate.yml || { echo "validate: production"; rc=1; }
