@@ -37,7 +37,9 @@ def _load(path):
 
 
 def roles(names=()):
-    found = sorted(p for p in (ROOT / "roles").iterdir() if (p / "meta" / "argument_specs.yml").exists())
+    # Production's roles and the lab's (lab/roles): the same rules hold for both.
+    found = sorted((p for top in ("roles", "lab/roles") for p in (ROOT / top).iterdir()
+                    if (p / "meta" / "argument_specs.yml").exists()), key=lambda p: p.name)
     return [p for p in found if not names or p.name in names]
 
 

@@ -20,7 +20,7 @@ SIZE_ONLY = re.compile(r"\|\s*(intersect|difference|union|symmetric_difference)\
 
 
 def _files():
-    for top in ("playbooks", "roles", "molecule", "inventories"):
+    for top in ("playbooks", "roles", "lab", "molecule", "inventories"):
         for path in sorted((ROOT / top).rglob("*")):
             if path.suffix in (".yml", ".yaml", ".j2") and path.is_file():
                 yield path

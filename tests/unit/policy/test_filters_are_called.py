@@ -2,8 +2,8 @@
 
 A rule tested in Python and re-written inline in a playbook drifts: the tested one holds, the one
 that runs does not (the artisan deny list once looked at the first word only). Every filter of
-plugins/filter and roles/*/filter_plugins must be used, as `| name` or by name in
-map/select('name'), in a YAML or Jinja file of playbooks/, roles/ or inventories/ (Molecule
+plugins/filter and roles/*/filter_plugins (lab/roles/*/filter_plugins) must be used, as `| name` or by name in
+map/select('name'), in a YAML or Jinja file of playbooks/, roles/, lab/ or inventories/ (Molecule
 scenarios and tests do not count: they are not what runs on a host). A filter kept for another
 reason is listed in UNCALLED with that reason.
 """
@@ -23,7 +23,8 @@ UNCALLED = {
 
 
 def _filter_files():
-    return sorted((ROOT / "plugins" / "filter").glob("*.py")) + sorted(ROOT.glob("roles/*/filter_plugins/*.py"))
+    return (sorted((ROOT / "plugins" / "filter").glob("*.py")) + sorted(ROOT.glob("roles/*/filter_plugins/*.py"))
+            + sorted(ROOT.glob("lab/roles/*/filter_plugins/*.py")))
 
 
 def _filter_names(path):
@@ -40,7 +41,7 @@ def _filter_names(path):
 def _code():
     """The non-comment lines of every YAML and Jinja file that runs."""
     lines = []
-    for top in ("playbooks", "roles", "inventories"):
+    for top in ("playbooks", "roles", "lab", "inventories"):
         for path in sorted((ROOT / top).rglob("*")):
             if path.is_file() and path.suffix in (".yml", ".yaml", ".j2"):
                 text = path.read_text(encoding="utf-8", errors="replace")

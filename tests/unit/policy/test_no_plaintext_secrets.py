@@ -1,7 +1,7 @@
-"""Fail the build when a secret appears in plain text in the inventories, roles, playbooks or scenarios.
+"""Fail the build when a secret appears in plain text in the inventories, roles, playbooks, scenarios or the lab.
 
 Scans every tracked (and not-ignored new) YAML, Jinja, Python, INI and CFG file of inventories/,
-roles/, playbooks/ and molecule/ for:
+roles/, playbooks/, molecule/ and lab/ (the lab's plays and roles) for:
 - a secret-looking key (password, secret, token, api key, private/access key...) holding a literal
   value: vault-encrypted values (`!vault`, whole-file `$ANSIBLE_VAULT`) and Jinja references
   (`{{ vault_x }}`) are fine, so are empty values and the placeholders TO-FILL / TO-CONFIRM;
@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SCANNED_DIRS = ("inventories", "roles", "playbooks", "molecule")
+SCANNED_DIRS = ("inventories", "roles", "playbooks", "molecule", "lab")
 EXTENSIONS = (".yml", ".yaml", ".j2", ".py", ".ini", ".cfg")
 
 SECRET_KEY_RE = re.compile(

@@ -21,7 +21,7 @@ RULES = [
 
 def _holders(marker):
     found = []
-    for top in ("plugins", "roles", "playbooks", "inventories"):
+    for top in ("plugins", "roles", "playbooks", "lab", "inventories"):
         for path in sorted((ROOT / top).rglob("*")):
             if not path.is_file() or path.suffix not in (".py", ".yml", ".yaml", ".j2", ".sh"):
                 continue

@@ -25,10 +25,10 @@ def test_bundle_satisfies_requirement(entry):
 
 
 def test_every_collection_used_is_required():
-    """Every FQCN namespace.collection used in roles and playbooks is listed in requirements.yml."""
+    """Every FQCN namespace.collection used in roles, playbooks and the lab is listed in requirements.yml."""
     listed = {e["name"] for e in REQUIRED} | {"ansible.builtin"}
     used = set()
-    for path in list((ROOT / "roles").rglob("*.yml")) + list((ROOT / "playbooks").rglob("*.yml")):
+    for path in [p for top in ("roles", "playbooks", "lab") for p in (ROOT / top).rglob("*.yml")]:
         for line in path.read_text(encoding="utf-8").splitlines():
             stripped = line.strip().lstrip("- ")
             if stripped.endswith(":") and stripped.count(".") == 2 and " " not in stripped:

@@ -38,7 +38,8 @@ def test_every_play_that_uses_the_filter_reads_the_packages_first():
     """A role's filtered install runs in plays that import tasks/installed_packages.yml (else it never skips)."""
     text = (ROOT / "playbooks" / "tasks" / "installed_packages.yml").read_text(encoding="utf-8")
     assert "ansible.builtin.package_facts" in text and "installed_packages_fresh: true" in text
-    users = [p for p in (ROOT / "roles").glob("*/tasks/*.yml") if "packages_missing" in p.read_text(encoding="utf-8")]
+    users = [p for top in ("roles", "lab/roles") for p in (ROOT / top).glob("*/tasks/*.yml")
+             if "packages_missing" in p.read_text(encoding="utf-8")]
     assert users, "no role calls packages_missing"
     for path in users:
         for call in re.findall(r"packages_missing\(([^)]*)\)", path.read_text(encoding="utf-8")):
