@@ -12,9 +12,18 @@
   (first member, the others backup: Galera certifies concurrent writers and aborts one of them);
   PostgreSQL on 5432, checked through Patroni's ``GET /primary`` (port 8008, 200 on the leader only).
   An engine without members gets no service.
+- ``db_tls_subject_alt_names(addresses)``: the subject alternative names of a tier member's
+  certificate (roles/db_tls): ``IP:<address>`` or ``DNS:<name>`` for each address or name given
+  (the member's own, every load balancer's, the floating one), prefix lengths dropped, duplicates,
+  empty values and placeholders (TO-FILL, TO-CONFIRM, *.invalid) left out, in their order. The
+  sites connect through HAProxy in TCP mode, so the member's certificate must name HAProxy's
+  addresses for a client that checks the name (verify-full, --ssl-verify-server-cert).
 """
 
 from __future__ import annotations
+
+import ipaddress
+import re
 
 # Documentation (ansible-doc -t filter infra.hosting.<name>): db_members.yml and db_lb_services.yml beside this file.
 
@@ -69,9 +78,43 @@ def db_lb_services(galera, patroni, bind_address):
     return services
 
 
+DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def _placeholder(value):
+    return value.upper().startswith(("TO-FILL", "TO-CONFIRM")) or value.endswith(".invalid")
+
+
+def db_tls_subject_alt_names(addresses):
+    """Return ['IP:a', 'DNS:n', ...] for the addresses and names in `addresses` (nested lists flattened)."""
+    flat = []
+    stack = [addresses]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, (list, tuple)):
+            stack[0:0] = list(item)
+        elif item is not None:
+            flat.append(str(item).strip())
+    names = []
+    for value in flat:
+        if not value or _placeholder(value):
+            continue
+        bare = value.split("/", maxsplit=1)[0]
+        try:
+            name = "IP:%s" % ipaddress.ip_address(bare)
+        except ValueError:
+            if not DNS_NAME_RE.match(bare):
+                raise ValueError("db_tls_subject_alt_names: '%s' is neither an address nor a DNS name" % value) from None
+            name = "DNS:%s" % bare.lower()
+        if name not in names:
+            names.append(name)
+    return names
+
+
 class FilterModule:
     """Database tier filters."""
 
     def filters(self):
         """Map filter names to functions."""
-        return {"db_members": db_members, "db_lb_services": db_lb_services}
+        return {"db_members": db_members, "db_lb_services": db_lb_services,
+                "db_tls_subject_alt_names": db_tls_subject_alt_names}
