@@ -9,7 +9,14 @@ Rules (inbound; loopback and established traffic are always accepted by the role
 - 3306 (group `mysql`) / 5432 (group `postgresql`): from the web hosts of the active sites whose
   databases this host holds (the host itself is reached over loopback and is left out).
 - 6379 (group `redis`): from the web hosts of active sites spread over several hosts (they share
-  sessions, cache and queues through Redis).
+  sessions, cache and queues through Redis). A replicated Redis (two or more hosts in `redis`, redis.yml):
+  the sites reach it through the load balancers (lb_redis_address), so 6379 on the Redis hosts is open
+  to the load balancers (HAProxy's role check and its connections), the other Redis hosts (replication)
+  and the Sentinels (group `redis_sentinel`), and on the `lb` hosts to the web hosts of those sites;
+  26379 (Sentinel) on each Sentinel host from the other Sentinels. A single Redis with no load
+  balancer in front keeps the direct rule.
+- VRRP (IP protocol 112, `proto: vrrp`, no port) on `lb` hosts from the other load balancers, when
+  keepalived holds their floating address (`lb_floating_mode` vrrp).
 - 8108 (groups `typesense`, `typesense_legacy`): from the web hosts of active sites with
   `search: typesense`; on `typesense` nodes also 8107 and 8108 from the other nodes (raft peering).
 - The replicated database tier (#18, docs/databases.md): on `galera` members 3306 from the load
@@ -32,6 +39,7 @@ PORTS = {
     "mysql": 3306,
     "postgresql": 5432,
     "redis": 6379,
+    "redis_sentinel": 26379,
     "typesense_peering": 8107,
     "typesense_api": 8108,
     "galera_replication": 4567,
@@ -85,8 +93,11 @@ def _sort_sources(sources):
     return sorted(set(sources), key=key)
 
 
-def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_networks):
+def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_networks, lb_floating_mode=None):
     """Return the inbound rules of `hostname`: a list of {port, proto, sources, reason}.
+
+    `lb_floating_mode` vrrp: the load balancers accept VRRP (proto vrrp, port 0: an IP protocol
+    without ports) from each other, for keepalived's adverts.
 
     `groups` is Ansible's `groups`; `hostvars_subset` maps host -> {private_ip: ...} or host -> address
     (only the hosts that appear as sources need one); `sites` should already have site_defaults
@@ -146,9 +157,28 @@ def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_ne
         )
         add(port, hosts_of(owners), f"{engine} for the web hosts of {', '.join(owners)}")
 
+    def others(group):
+        return [_address(h, hostvars_subset) for h in sorted(member.get(group, set()) - {hostname})]
+
+    lbs = others("lb")
+    # A replicated Redis (redis.yml: a replica and Sentinels) is reached through the load balancers
+    # (lb_redis_address); with no load balancer the sites reach the first Redis host directly.
+    shared = sorted(name for name, site in sites.items() if len(site.get("hosts") or []) > 1)
+    redis_replicated = len(member.get("redis", set())) > 1
+    redis_through_lb = redis_replicated and bool(member.get("lb"))
     if in_group("redis"):
-        shared = sorted(name for name, site in sites.items() if len(site.get("hosts") or []) > 1)
-        add(PORTS["redis"], hosts_of(shared), f"redis for the web hosts of {', '.join(shared)}")
+        if not redis_through_lb:
+            add(PORTS["redis"], hosts_of(shared), f"redis for the web hosts of {', '.join(shared)}")
+        if redis_replicated:
+            add(PORTS["redis"], lbs, "redis for the load balancers (role check, the sites' connections)")
+            add(PORTS["redis"], others("redis"), "redis replication between the servers")
+            add(PORTS["redis"], others("redis_sentinel"), "redis for the sentinels")
+    if redis_replicated and in_group("redis_sentinel"):
+        add(PORTS["redis_sentinel"], others("redis_sentinel"), "redis sentinel between the sentinels")
+    if redis_through_lb and in_group("lb"):
+        add(PORTS["redis"], hosts_of(shared), f"redis through the load balancers for the web hosts of {', '.join(shared)}")
+    if in_group("lb") and str(lb_floating_mode or "") == "vrrp":
+        add(0, lbs, "vrrp adverts between the load balancers (keepalived)", proto="vrrp")
 
     if in_group("typesense") or in_group("typesense_legacy"):
         searching = sorted(name for name, site in sites.items() if site.get("search") == "typesense")
@@ -158,10 +188,6 @@ def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_ne
         add(PORTS["typesense_peering"], peers, "typesense peering between the nodes")
         add(PORTS["typesense_api"], peers, "typesense api between the nodes")
 
-    def others(group):
-        return [_address(h, hostvars_subset) for h in sorted(member.get(group, set()) - {hostname})]
-
-    lbs = others("lb")
     if in_group("galera"):
         add(PORTS["mysql"], lbs, "mariadb for the load balancers (the tier's one address)")
         add(PORTS["mysql"], others("galera"), "mariadb between the galera members")

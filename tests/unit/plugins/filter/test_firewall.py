@@ -23,9 +23,19 @@ def _hosts(inventory):
 
 
 def _groups(inventory):
+    """Ansible's `groups`: each group's hosts, those of its child groups included (redis_sentinel)."""
+    children = inventory["all"]["children"]
+
+    def members(name):
+        child = children.get(name) or {}
+        found = list(child.get("hosts") or {})
+        for sub in child.get("children") or {}:
+            found += [h for h in members(sub) if h not in found]
+        return found
+
     groups = {"all": list(_hosts(inventory))}
-    for name, child in inventory["all"]["children"].items():
-        groups[name] = list((child or {}).get("hosts") or {})
+    for name in children:
+        groups[name] = members(name)
     return groups
 
 
@@ -43,11 +53,14 @@ def lab():
     }
 
 
-def _rules(lab, host):
-    rules = firewall.firewall_rules(
-        host, lab["groups"], lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"]
+def _rule_list(lab, host, **kwargs):
+    return firewall.firewall_rules(
+        host, lab["groups"], lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"], **kwargs
     )
-    return {rule["port"]: rule["sources"] for rule in rules}
+
+
+def _rules(lab, host, **kwargs):
+    return {rule["port"]: rule["sources"] for rule in _rule_list(lab, host, **kwargs)}
 
 
 def test_whc_opens_databases_only_to_the_hosts_of_their_sites(lab):
@@ -72,13 +85,43 @@ def test_aws_01_database_is_local_only(lab):
 ANY = ["0.0.0.0/0", "::/0"]
 
 
-@pytest.mark.parametrize("host", ["web_01", "web_02", "whc_2", "lb_01"])
-def test_web_and_lb_hosts_serve_http_and_https_to_everyone(lab, host):
+@pytest.mark.parametrize("host", ["web_01", "web_02", "whc_2"])
+def test_web_hosts_serve_http_and_https_to_everyone(lab, host):
     assert _rules(lab, host) == {22: ["10.77.0.0/24"], 80: ANY, 443: ANY}
 
 
-def test_redis_only_for_the_web_hosts_of_multi_host_sites(lab):
-    assert _rules(lab, "redis_01") == {22: ["10.77.0.0/24"], 6379: ["10.77.0.31/32", "10.77.0.32/32"]}
+@pytest.mark.parametrize("host, peer", [("lb_01", "10.77.0.22/32"), ("lb_02", "10.77.0.21/32")])
+def test_lb_hosts_serve_the_sites_redis_sentinel_and_vrrp(lab, host, peer):
+    """The lab's edge (#19): two load balancers holding the floating address (VRRP), a replicated Redis
+    reached through them by the web hosts of aerotalent, a Sentinel on each load balancer."""
+    rules = _rules(lab, host, lb_floating_mode="vrrp")
+    assert rules == {
+        0: [peer],
+        22: ["10.77.0.0/24"], 80: ANY, 443: ANY,
+        6379: ["10.77.0.31/32", "10.77.0.32/32"],
+        26379: sorted({"10.77.0.21/32", "10.77.0.22/32", "10.77.0.51/32", "10.77.0.52/32"} - {f"{lab['hostvars'][host]['private_ip']}/32"}),
+    }
+    [vrrp] = [r for r in _rule_list(lab, host, lb_floating_mode="vrrp") if r["port"] == 0]
+    assert vrrp["proto"] == "vrrp"
+    # No VRRP rule when the provider moves the address (no keepalived).
+    assert 0 not in _rules(lab, host, lb_floating_mode="provider")
+
+
+def test_replicated_redis_for_the_load_balancers_replicas_and_sentinels(lab):
+    # The web hosts reach Redis through HAProxy on the load balancers, not directly.
+    assert _rules(lab, "redis_01") == {
+        22: ["10.77.0.0/24"],
+        6379: ["10.77.0.21/32", "10.77.0.22/32", "10.77.0.52/32"],
+        26379: ["10.77.0.21/32", "10.77.0.22/32", "10.77.0.52/32"],
+    }
+
+
+def test_a_single_redis_opens_to_the_web_hosts_of_multi_host_sites(lab):
+    groups = dict(lab["groups"], redis=["redis_01"], redis_sentinel=["redis_01", "lb_01", "lb_02"])
+    rules = firewall.firewall_rules("redis_01", groups, lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"])
+    assert {r["port"]: r["sources"] for r in rules} == {22: ["10.77.0.0/24"], 6379: ["10.77.0.31/32", "10.77.0.32/32"]}
+    lb_rules = firewall.firewall_rules("lb_01", groups, lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"])
+    assert {r["port"] for r in lb_rules} == {22, 80, 443}
 
 
 def test_typesense_node_opens_api_to_searching_sites_and_peering_to_other_nodes(lab):
@@ -156,7 +199,7 @@ def test_hostvars_may_map_hosts_to_plain_addresses():
 def test_tier_members_open_replication_to_each_other_and_health_checks_to_the_load_balancers(lab):
     rules = _rules(lab, "db_01")
     peers = ["10.77.0.62/32", "10.77.0.63/32"]
-    lb = ["10.77.0.21/32"]
+    lb = ["10.77.0.21/32", "10.77.0.22/32"]
     assert rules[4567] == peers and rules[4568] == peers and rules[4444] == peers
     assert rules[2379] == peers and rules[2380] == peers
     assert rules[9200] == lb
