@@ -61,9 +61,9 @@ def test_groups_and_hosts(env):
     data = inventory(env)
     assert GROUPS <= set(data)
     assert {"whc", "whc_2", "aws_01", "lb_01", "web_01", "web_02"} <= set(data["_meta"]["hostvars"])
-    # Production has two load balancers sharing a floating address (#19); the lab gets lb_02 with
-    # its container (not yet).
-    assert set(data["lb"]["hosts"]) == ({"lb_01", "lb_02"} if env == "production" else {"lb_01"})
+    # Two load balancers sharing a floating address and a replicated Redis (#19), in both.
+    assert set(data["lb"]["hosts"]) == {"lb_01", "lb_02"}
+    assert set(data["redis"]["hosts"]) == {"redis_01", "redis_02"}
     assert {"web_01", "web_02"} <= set(data["web"]["hosts"])
     assert len(data["typesense"]["hosts"]) == 3
     assert "whc" in data["mysql"]["hosts"] and "aws_01" in data["mysql"]["hosts"]
