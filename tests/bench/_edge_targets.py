@@ -11,6 +11,9 @@ DOMAIN = os.environ.get("EDGE_DOMAIN", "aerotalent.lab.test")
 LBS = ["lab-lb_01", "lab-lb_02"] if LAB else ["mol-edge_ha-lb-1", "mol-edge_ha-lb-2"]
 REDIS = ["lab-redis_01", "lab-redis_02"] if LAB else ["mol-edge_ha-redis-1", "mol-edge_ha-redis-2"]
 WEB = "lab-web_01" if LAB else "mol-edge_ha-web"
+# The page counting requests in a session: molecule/lb's index.php in the scenario, the test app's
+# GET /counter (a Laravel session, SESSION_DRIVER redis) in the lab.
+COUNTER_PATH = os.environ.get("EDGE_COUNTER_PATH", "/counter" if LAB else "/")
 
 
 def podman(*args, check=True):

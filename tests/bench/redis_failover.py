@@ -1,7 +1,8 @@
 """Bench: the Redis master lost under a steady load of sessions through the floating address.
 
 Runs against the molecule/edge_ha scenario (`molecule converge -s edge_ha` first; its web node keeps
-PHP sessions in Redis through HAProxy: molecule/lb's counter page) or, with EDGE_LAB=1, the lab.
+PHP sessions in Redis through HAProxy: molecule/lb's counter page) or, with EDGE_LAB=1, the lab
+(aerotalent's Laravel sessions in Redis through HAProxy: the test app's GET /counter).
 EDGE_SESSIONS sessions (default 20) each get a counter first; then a bounded load (EDGE_RATE req/s,
 default 10, for EDGE_DURATION s, default 30) takes them in turn, and at EDGE_STOP_AT s (default 8)
 the master's redis-server stops (Sentinel promotes the replica, HAProxy follows role:master).
@@ -38,14 +39,14 @@ def main():
         sys.exit(f"NO FIGURE: no Redis master ({roles})")
     cookies, last = [], {}
     for _ in range(SESSIONS):
-        status, data, set_cookie = _edge_load.request(vip, edge.DOMAIN, "/", timeout=5)
+        status, data, set_cookie = _edge_load.request(vip, edge.DOMAIN, edge.COUNTER_PATH, timeout=5)
         if status != 200 or not set_cookie or not data or "count" not in data:
             sys.exit(f"NO FIGURE: the counter page did not answer with a session ({status})")
         cookie = set_cookie.split(";")[0]
         cookies.append(cookie)
         last[cookie] = data["count"]
     time.sleep(1)  # replication is asynchronous: the replica has the first writes
-    load = _edge_load.Load(vip, edge.DOMAIN, rate=RATE, duration=DURATION, path="/", cookie=cookies)
+    load = _edge_load.Load(vip, edge.DOMAIN, rate=RATE, duration=DURATION, path=edge.COUNTER_PATH, cookie=cookies)
     load.start()
     time.sleep(STOP_AT)
     edge.sh(master, "systemctl stop redis-server")
@@ -69,7 +70,7 @@ def main():
             errors.append(t)
     lost = 0
     for cookie in cookies:
-        status, data, _ = _edge_load.request(vip, edge.DOMAIN, "/", cookie, timeout=5)
+        status, data, _ = _edge_load.request(vip, edge.DOMAIN, edge.COUNTER_PATH, cookie, timeout=5)
         if status != 200 or not data or data.get("count") != last[cookie] + 1:
             lost += 1
     seconds = (errors[-1] - errors[0] + 1.0 / RATE) if errors else 0.0
