@@ -47,7 +47,7 @@ LIMIT_FIELDS = {
     "request_terminate_timeout", "rate_limit", "rate_burst", "client_max_body_size",
 }
 WORKER_FIELDS = {"queue", "processes", "timeout", "tries", "sleep", "memory"}
-DATABASE_FIELDS = {"engine", "host", "site", "environment", "protected", "description", "synchronous"}
+DATABASE_FIELDS = {"engine", "host", "site", "environment", "protected", "description", "synchronous", "tls"}
 
 SITE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 DOMAIN_RE = re.compile(
@@ -365,6 +365,7 @@ def _check_database(name, db, ctx, errors):
         also = f" (nor in '{tier}', the replicated tier)" if ctx["groups"].get(tier) else ""
         errors.append(f"{where}: host: '{host}' is not in group '{ENGINE_GROUPS[engine]}'{also}")
     _check_database_synchronous(where, db, ctx, errors)
+    _check_database_tls(where, db, ctx, errors)
     site = db.get("site")
     if site is not None and site not in ctx["sites"]:
         errors.append(f"{where}: site: '{site}' is not a site of the data model")
@@ -391,6 +392,60 @@ def _check_database_synchronous(where, db, ctx, errors):
     elif db.get("host") not in ctx["groups"].get(TIER_GROUPS["postgresql"], []):
         errors.append(f"{where}: synchronous: host '{db.get('host')}' is not on the replicated tier "
                       f"(group '{TIER_GROUPS['postgresql']}'): a single server has no standby to wait for")
+
+
+def _check_database_tls(where, db, ctx, errors):
+    """`tls` (a database on the replicated tier only): whether its site must reach it over TLS."""
+    if "tls" not in db:
+        return
+    if not isinstance(db["tls"], bool):
+        errors.append(f"{where}: tls: must be true or false")
+        return
+    engine = db.get("engine")
+    tier = TIER_GROUPS.get(engine)
+    if tier and db.get("host") not in ctx["groups"].get(tier, []):
+        errors.append(f"{where}: tls: host '{db.get('host')}' is not on the replicated tier (group '{tier}'): "
+                      "only the tier's servers have certificates (a Forge-era server is left as it is)")
+
+
+def database_tls(name, databases, groups, defaults=None):
+    """Whether database `name` must be reached over TLS (docs/databases.md).
+
+    Only a database on the replicated tier (a host of group galera or patroni): its own `tls` when
+    given, else the engine's default in `defaults` ({mysql: bool, postgresql: bool}; an engine
+    missing there: required). A database elsewhere (whc and the other Forge-era servers): never.
+    """
+    db = (databases or {}).get(name) or {}
+    engine = db.get("engine")
+    tier = TIER_GROUPS.get(engine)
+    if not tier or db.get("host") not in ((groups or {}).get(tier) or []):
+        return False
+    if "tls" in db:
+        return bool(db["tls"])
+    return bool((defaults or {}).get(engine, True))
+
+
+def db_users_tls(users, engine, databases, groups, defaults=None):
+    """The tier's accounts of `engine` (galera_users, patroni_users) each with `tls` decided.
+
+    An account's own `tls` wins; else TLS is required when any database of the data model on the tier
+    of that engine owned by the site of the same name requires it (database_tls); an account that owns
+    none there takes the engine's default. One account serves all of a site's databases, so the
+    requirement is per account on both engines (MariaDB REQUIRE SSL, PostgreSQL hostssl).
+    """
+    result = []
+    for user in users or []:
+        user = _plain(user)
+        if "tls" not in user:
+            owned = [name for name, db in (databases or {}).items()
+                     if (db or {}).get("site") == user.get("name") and (db or {}).get("engine") == engine
+                     and (db or {}).get("host") in ((groups or {}).get(TIER_GROUPS.get(engine, "")) or [])]
+            if owned:
+                user["tls"] = any(database_tls(name, databases, groups, defaults) for name in owned)
+            else:
+                user["tls"] = bool((defaults or {}).get(engine, True))
+        result.append(user)
+    return result
 
 
 def _check_tiers(groups, errors):
@@ -533,13 +588,17 @@ def site_addresses(sites, hostvars, lb_sites=None, lb_hosts=None, lb_address=Non
     return dict(sorted(records.items()))
 
 
-def site_database(site_name, site, databases, hostvars, this_host, tier_address=None):
+def site_database(site_name, site, databases, hostvars, this_host, tier_address=None, tls_defaults=None, tls_ca=None):
     """Return the database settings of one site's .env, as laravel_app_database wants them.
 
     The site's first database: {connection (engine), database, username (the site's name), host}
     with host 127.0.0.1 when the database lives on `this_host`, `tier_address` (the load
     balancers' one address of the replicated tier) when it lives on a member of group galera or
     patroni, else the database host's private_ip. {} when the site has no database (SQLite then).
+    A database on the tier that requires TLS (its `tls`, else `tls_defaults` per engine; required
+    when neither says) also gets `ssl_ca` (`tls_ca`, the tier's CA certificate on the web nodes) and,
+    for PostgreSQL, `sslmode` verify-full: the certificates name HAProxy's addresses, so the name
+    the site connects to is checked too.
     """
     names = (site or {}).get("databases") or []
     if not names:
@@ -550,13 +609,23 @@ def site_database(site_name, site, databases, hostvars, this_host, tier_address=
         return {}
     db_host = db.get("host")
     groups = ((hostvars or {}).get(db_host) or {}).get("group_names") or []
-    if tier_address and ("galera" in groups or "patroni" in groups):
+    on_tier = "galera" in groups or "patroni" in groups
+    if tier_address and on_tier:
         address = str(tier_address)
     elif db_host == this_host:
         address = "127.0.0.1"
     else:
         address = ((hostvars or {}).get(db_host) or {}).get("private_ip") or db_host
-    return {"connection": db.get("engine"), "database": name, "username": site_name, "host": address}
+    result = {"connection": db.get("engine"), "database": name, "username": site_name, "host": address}
+    tier_groups = {TIER_GROUPS[db.get("engine")]: [db_host]} if on_tier and db.get("engine") in TIER_GROUPS else {}
+    if database_tls(name, databases, tier_groups, tls_defaults):
+        if not tls_ca:
+            raise AnsibleFilterError("site %s: database %s: tls: TLS is required on the tier but no CA certificate path"
+                                     " is known for the .env (datamodel_db_tls_ca_cert)" % (site_name, name))
+        result["ssl_ca"] = str(tls_ca)
+        if db.get("engine") == "postgresql":
+            result["sslmode"] = "verify-full"
+    return result
 
 
 def site_platform_env(site, platform):
@@ -629,6 +698,7 @@ class FilterModule:
             "databases_for_host": databases_for_host,
             "site_addresses": site_addresses,
             "site_database": site_database,
+            "db_users_tls": db_users_tls,
             "site_platform_env": site_platform_env,
             "env_bad_names": env_bad_names,
             "env_secret_names": env_secret_names,

@@ -58,6 +58,16 @@ def laravel_app_env(site, secrets=None, database=None, base=None, overrides=None
         env["DB_PORT"] = str(database.get("port", 5432 if driver == "pgsql" else 3306))
         env["DB_DATABASE"] = database.get("database", "")
         env["DB_USERNAME"] = database.get("username", site.get("name", ""))
+        # TLS to the database (a database on the tier, docs/databases.md): the CA the server's
+        # certificate is checked against, as Laravel's config/database.php reads it.
+        if database.get("ssl_ca"):
+            if driver == "mysql":
+                env["MYSQL_ATTR_SSL_CA"] = database["ssl_ca"]
+            elif driver == "pgsql":
+                env["DB_SSLMODE"] = database.get("sslmode", "verify-full")
+                env["DB_SSLROOTCERT"] = database["ssl_ca"]
+                # libpq reads it from the environment too, for an app whose config has no sslrootcert.
+                env["PGSSLROOTCERT"] = database["ssl_ca"]
     env.update(site.get("env") or {})
     env.update(overrides or {})
     env.update(secrets.get("env") or {})

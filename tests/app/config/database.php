@@ -22,6 +22,10 @@ return [
             'collation' => 'utf8mb4_unicode_ci',
             'prefix' => '',
             'strict' => true,
+            // TLS to the database tier (docs/databases.md): the CA the server's certificate is checked against.
+            'options' => extension_loaded('pdo_mysql') ? array_filter([
+                PDO::MYSQL_ATTR_SSL_CA => env('MYSQL_ATTR_SSL_CA'),
+            ]) : [],
         ],
         'pgsql' => [
             'driver' => 'pgsql',
@@ -33,6 +37,9 @@ return [
             'charset' => 'utf8',
             'prefix' => '',
             'schema' => 'public',
+            // TLS to the database tier: verify-full and the tier's CA (libpq's sslmode, sslrootcert).
+            'sslmode' => env('DB_SSLMODE', 'prefer'),
+            'sslrootcert' => env('DB_SSLROOTCERT'),
         ],
     ],
     'migrations' => 'migrations',

@@ -329,9 +329,10 @@ def test_site_database_for_the_env():
 def test_site_database_on_the_tier_is_reached_at_the_tier_address():
     dbs = {"app": {"engine": "mysql", "host": "db_01"}}
     hostvars = {"db_01": {"private_ip": "10.0.0.61", "group_names": ["galera", "patroni"]}}
-    assert datamodel.site_database("app", {"databases": ["app"]}, dbs, hostvars, "web_01", "10.0.0.20")["host"] == "10.0.0.20"
+    ca = "/etc/ssl/infra-db/ca.crt"
+    assert datamodel.site_database("app", {"databases": ["app"]}, dbs, hostvars, "web_01", "10.0.0.20", None, ca)["host"] == "10.0.0.20"
     # Without the tier's address (an older caller), the member itself.
-    assert datamodel.site_database("app", {"databases": ["app"]}, dbs, hostvars, "web_01")["host"] == "10.0.0.61"
+    assert datamodel.site_database("app", {"databases": ["app"]}, dbs, hostvars, "web_01", None, None, ca)["host"] == "10.0.0.61"
 
 
 def test_without_placeholders_keeps_only_ready_sites():
