@@ -6,7 +6,8 @@ Run after `bash scripts/lab.sh up` (the lab converged), from the repository root
 
 One run, the same lab state, one measure after the other:
 - a no-op converge (`lab/site.yml`: the lab services, then playbooks/site.yml; nothing to change) of one
-  host (`--host`) and of the whole lab, over SSH with pipelining (the lab's default, as production), over SSH with Mitogen's strategy
+  host (`--host`) and of the whole lab, over SSH with pipelining (the lab's default, as production), over
+  SSH with Mitogen's strategy
   (the opt-in switch, docs/lab.md), and through podman's connection plugin (what the lab used before:
   `podman exec` per step; its whole-lab run takes most of an hour, so it runs only with `--podman-lab`);
 - the first converge of one blank host (`--blank`): its container is removed, started again from the
