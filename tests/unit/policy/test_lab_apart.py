@@ -33,7 +33,7 @@ def _code_lines(path):
 
 def test_lab_roles_are_found():
     # Guards the reader above: with no lab role found, every check below would pass.
-    assert {"lab_acme", "lab_git"} <= set(LAB_ROLES)
+    assert {"lab_acme", "lab_git", "lab_typesense"} <= set(LAB_ROLES)
 
 
 def test_no_lab_role_among_production_roles():

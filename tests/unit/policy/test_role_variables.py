@@ -17,7 +17,7 @@ ROLES = sorted((p for top in ROLE_DIRS for p in (ROOT / top).iterdir() if (p / "
 def test_lab_roles_are_covered():
     # Guards the list above: the lab's roles are checked too, and no role name is in both places.
     names = [role.name for role in ROLES]
-    assert {"lab_acme", "lab_git"} <= set(names)
+    assert {"lab_acme", "lab_git", "lab_typesense"} <= set(names)
     assert len(names) == len(set(names))
 
 
