@@ -46,10 +46,29 @@ def test_certificate_names_haproxy_address(host):
         assert "IP Address:%s" % lb in sans, (name, sans)
 
 
-def test_mariadb_refuses_plain_connection(host):
+OTHER_CA = "/etc/ssl/certs/ca-certificates.crt"
+
+
+# Each engine's client, the options of a connection without TLS and the server's refusal.
+@pytest.mark.parametrize("client,plain,refusal", [
+    (mariadb, "--skip-ssl", "Access denied"),
+    (psql, "sslmode=disable", "no encryption"),
+], ids=["mariadb", "postgresql"])
+def test_refuses_plain_connection(host, client, plain, refusal):
     lb_only(host)
-    out = mariadb(host, "--skip-ssl", "SELECT 1")
-    assert out.rc != 0 and "Access denied" in out.stderr, (out.rc, out.stdout, out.stderr)
+    out = client(host, plain, "SELECT 1")
+    assert out.rc != 0 and refusal in out.stderr, (out.rc, out.stdout, out.stderr)
+
+
+# A client that verifies the server against another CA (the system's) is refused.
+@pytest.mark.parametrize("client,verify,refusal", [
+    (mariadb, "--ssl-ca=%s --ssl-verify-server-cert" % OTHER_CA, ""),
+    (psql, "sslmode=verify-full sslrootcert=%s" % OTHER_CA, "certificate verify failed"),
+], ids=["mariadb", "postgresql"])
+def test_refuses_another_ca(host, client, verify, refusal):
+    lb_only(host)
+    out = client(host, verify, "SELECT 1")
+    assert out.rc != 0 and refusal in out.stderr, (out.rc, out.stdout, out.stderr)
 
 
 def test_mariadb_tls_verified_and_encrypted(host):
@@ -60,30 +79,12 @@ def test_mariadb_tls_verified_and_encrypted(host):
     assert name == "Ssl_cipher" and cipher, out.stdout
 
 
-def test_mariadb_refuses_another_ca(host):
-    lb_only(host)
-    out = mariadb(host, "--ssl-ca=/etc/ssl/certs/ca-certificates.crt --ssl-verify-server-cert", "SELECT 1")
-    assert out.rc != 0, out.stdout
-
-
-def test_postgresql_refuses_plain_connection(host):
-    lb_only(host)
-    out = psql(host, "sslmode=disable", "SELECT 1")
-    assert out.rc != 0 and "no encryption" in out.stderr, (out.rc, out.stdout, out.stderr)
-
-
 def test_postgresql_tls_verify_full_and_encrypted(host):
     lb_only(host)
     out = psql(host, "sslmode=verify-full sslrootcert=%s" % CA,
                "SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
     assert out.rc == 0, out.stderr
     assert out.stdout.strip().startswith("t|TLSv1."), out.stdout
-
-
-def test_postgresql_refuses_another_ca(host):
-    lb_only(host)
-    out = psql(host, "sslmode=verify-full sslrootcert=/etc/ssl/certs/ca-certificates.crt", "SELECT 1")
-    assert out.rc != 0 and "certificate verify failed" in out.stderr, out.stderr
 
 
 def test_members_reload_certificate_without_restart(host):
