@@ -93,6 +93,124 @@ def _sort_sources(sources):
     return sorted(set(sources), key=key)
 
 
+class _Rules:
+    """The rules of one host being built: who the host is, its peers' addresses, the sites it serves."""
+
+    def __init__(self, hostname, groups, hostvars_subset, sites, databases):
+        self.hostname = hostname
+        self.hostvars = hostvars_subset or {}
+        self.sites = _active(sites)
+        self.databases = databases or {}
+        self.member = {name: set(hosts or []) for name, hosts in (groups or {}).items()}
+        self.rules = {}
+
+    def in_group(self, group):
+        return self.hostname in self.member.get(group, set())
+
+    def add(self, port, sources, reason, proto="tcp"):
+        sources = [s for s in sources if s]
+        if not sources:
+            return
+        entry = self.rules.setdefault((port, proto), {"port": port, "proto": proto, "sources": [], "reasons": []})
+        entry["sources"].extend(sources)
+        if reason not in entry["reasons"]:
+            entry["reasons"].append(reason)
+
+    def hosts_of(self, site_names):
+        """The addresses of the hosts serving these sites, this host left out."""
+        found = set()
+        for name in site_names:
+            found.update(self.sites[name].get("hosts") or [])
+        found.discard(self.hostname)
+        return [_address(h, self.hostvars) for h in sorted(found)]
+
+    def others(self, group):
+        """The addresses of the other members of a group."""
+        return [_address(h, self.hostvars) for h in sorted(self.member.get(group, set()) - {self.hostname})]
+
+    def owners(self, engine, db_hosts):
+        """The active sites owning a database of this engine on one of these hosts."""
+        return sorted({
+            db.get("site") for db in self.databases.values()
+            if isinstance(db, dict) and db.get("engine") == engine and db.get("host") in db_hosts
+            and db.get("site") in self.sites
+        })
+
+    def result(self):
+        return [{"port": port, "proto": proto, "sources": _sort_sources(entry["sources"]),
+                 "reason": "; ".join(entry["reasons"])}
+                for (port, proto), entry in sorted(self.rules.items())]
+
+
+def _edge_rules(r, lb_floating_mode):
+    """HTTP(S) on web and lb hosts; VRRP between the load balancers."""
+    if r.in_group("web") or r.in_group("lb"):
+        role = "web" if r.in_group("web") else "lb"
+        r.add(PORTS["http"], ANYWHERE, f"http on a {role} host")
+        r.add(PORTS["https"], ANYWHERE, f"https on a {role} host")
+    if r.in_group("lb") and str(lb_floating_mode or "") == "vrrp":
+        r.add(0, r.others("lb"), "vrrp adverts between the load balancers (keepalived)", proto="vrrp")
+
+
+def _redis_rules(r):
+    """A replicated Redis (redis.yml: a replica and Sentinels) is reached through the load balancers
+    (lb_redis_address); with no load balancer the sites reach the first Redis host directly."""
+    lbs = r.others("lb")
+    shared = sorted(name for name, site in r.sites.items() if len(site.get("hosts") or []) > 1)
+    replicated = len(r.member.get("redis", set())) > 1
+    through_lb = replicated and bool(r.member.get("lb"))
+    if r.in_group("redis"):
+        if not through_lb:
+            r.add(PORTS["redis"], r.hosts_of(shared), f"redis for the web hosts of {', '.join(shared)}")
+        if replicated:
+            r.add(PORTS["redis"], lbs, "redis for the load balancers (role check, the sites' connections)")
+            r.add(PORTS["redis"], r.others("redis"), "redis replication between the servers")
+            r.add(PORTS["redis"], r.others("redis_sentinel"), "redis for the sentinels")
+    if replicated and r.in_group("redis_sentinel"):
+        r.add(PORTS["redis_sentinel"], r.others("redis_sentinel"), "redis sentinel between the sentinels")
+    if through_lb and r.in_group("lb"):
+        r.add(PORTS["redis"], r.hosts_of(shared), f"redis through the load balancers for the web hosts of {', '.join(shared)}")
+
+
+def _search_rules(r):
+    """Typesense's API for the web hosts of the search sites; peering and API between the nodes."""
+    if r.in_group("typesense") or r.in_group("typesense_legacy"):
+        searching = sorted(name for name, site in r.sites.items() if site.get("search") == "typesense")
+        r.add(PORTS["typesense_api"], r.hosts_of(searching), f"typesense for the web hosts of {', '.join(searching)}")
+    if r.in_group("typesense"):
+        peers = r.others("typesense")
+        r.add(PORTS["typesense_peering"], peers, "typesense peering between the nodes")
+        r.add(PORTS["typesense_api"], peers, "typesense api between the nodes")
+
+
+def _database_rules(r):
+    """Databases on the old servers (per site), the tier's members, and the tier's one address on the lbs."""
+    for engine, (group, port) in ENGINE_PORTS.items():
+        if r.in_group(group):
+            owners = r.owners(engine, {r.hostname})
+            r.add(port, r.hosts_of(owners), f"{engine} for the web hosts of {', '.join(owners)}")
+    lbs = r.others("lb")
+    if r.in_group("galera"):
+        galera = r.others("galera")
+        r.add(PORTS["mysql"], lbs, "mariadb for the load balancers (the tier's one address)")
+        r.add(PORTS["mysql"], galera, "mariadb between the galera members")
+        r.add(PORTS["mysql"], r.others("mysql"), "mariadb for the old servers (a move back, db_move.yml)")
+        r.add(PORTS["galera_replication"], galera, "galera replication between the members")
+        r.add(PORTS["galera_ist"], galera, "galera incremental state transfer")
+        r.add(PORTS["galera_sst"], galera, "galera state transfer")
+        r.add(PORTS["galera_check"], lbs, "galera synced check for the load balancers")
+    if r.in_group("patroni"):
+        patroni = r.others("patroni")
+        r.add(PORTS["postgresql"], lbs + patroni, "postgresql for the load balancers and the standbys")
+        r.add(PORTS["patroni_api"], lbs + patroni, "patroni rest api for the load balancers and the members")
+        r.add(PORTS["etcd_client"], patroni, "etcd clients on the members")
+        r.add(PORTS["etcd_peer"], patroni, "etcd peering between the members")
+    if r.in_group("lb"):
+        for engine, tier in TIER_GROUPS.items():
+            owners = r.owners(engine, r.member.get(tier, set()))
+            r.add(PORTS[engine], r.hosts_of(owners), f"{engine} on the tier for the web hosts of {', '.join(owners)}")
+
+
 def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_networks, lb_floating_mode=None):
     """Return the inbound rules of `hostname`: a list of {port, proto, sources, reason}.
 
@@ -105,122 +223,16 @@ def firewall_rules(hostname, groups, hostvars_subset, sites, databases, admin_ne
     are left out (the port stays closed). Raises FirewallError when an address is missing or
     when there is no admin network (the host would be locked out of SSH).
     """
-    groups = groups or {}
-    hostvars_subset = hostvars_subset or {}
-    sites = _active(sites)
-    databases = databases or {}
-    member = {name: set(hosts or []) for name, hosts in groups.items()}
-
-    def in_group(group):
-        return hostname in member.get(group, set())
-
-    rules = {}
-
-    def add(port, sources, reason, proto="tcp"):
-        sources = [s for s in sources if s]
-        if not sources:
-            return
-        entry = rules.setdefault((port, proto), {"port": port, "proto": proto, "sources": [], "reasons": []})
-        entry["sources"].extend(sources)
-        if reason not in entry["reasons"]:
-            entry["reasons"].append(reason)
-
-    def hosts_of(site_names):
-        found = set()
-        for name in site_names:
-            found.update(sites[name].get("hosts") or [])
-        found.discard(hostname)
-        return [_address(h, hostvars_subset) for h in sorted(found)]
-
     admin = [_network(n, "admin_networks") for n in (admin_networks or [])]
     if not admin:
         raise FirewallError("admin_networks: empty; SSH would be closed to everyone (list the administrators' networks)")
-    add(PORTS["ssh"], admin, "ssh from the admin networks")
-
-    if in_group("web") or in_group("lb"):
-        role = "web" if in_group("web") else "lb"
-        add(PORTS["http"], ANYWHERE, f"http on a {role} host")
-        add(PORTS["https"], ANYWHERE, f"https on a {role} host")
-
-    for engine, (group, port) in ENGINE_PORTS.items():
-        if not in_group(group):
-            continue
-        owners = sorted(
-            {
-                db.get("site")
-                for db in databases.values()
-                if isinstance(db, dict)
-                and db.get("engine") == engine
-                and db.get("host") == hostname
-                and db.get("site") in sites
-            }
-        )
-        add(port, hosts_of(owners), f"{engine} for the web hosts of {', '.join(owners)}")
-
-    def others(group):
-        return [_address(h, hostvars_subset) for h in sorted(member.get(group, set()) - {hostname})]
-
-    lbs = others("lb")
-    # A replicated Redis (redis.yml: a replica and Sentinels) is reached through the load balancers
-    # (lb_redis_address); with no load balancer the sites reach the first Redis host directly.
-    shared = sorted(name for name, site in sites.items() if len(site.get("hosts") or []) > 1)
-    redis_replicated = len(member.get("redis", set())) > 1
-    redis_through_lb = redis_replicated and bool(member.get("lb"))
-    if in_group("redis"):
-        if not redis_through_lb:
-            add(PORTS["redis"], hosts_of(shared), f"redis for the web hosts of {', '.join(shared)}")
-        if redis_replicated:
-            add(PORTS["redis"], lbs, "redis for the load balancers (role check, the sites' connections)")
-            add(PORTS["redis"], others("redis"), "redis replication between the servers")
-            add(PORTS["redis"], others("redis_sentinel"), "redis for the sentinels")
-    if redis_replicated and in_group("redis_sentinel"):
-        add(PORTS["redis_sentinel"], others("redis_sentinel"), "redis sentinel between the sentinels")
-    if redis_through_lb and in_group("lb"):
-        add(PORTS["redis"], hosts_of(shared), f"redis through the load balancers for the web hosts of {', '.join(shared)}")
-    if in_group("lb") and str(lb_floating_mode or "") == "vrrp":
-        add(0, lbs, "vrrp adverts between the load balancers (keepalived)", proto="vrrp")
-
-    if in_group("typesense") or in_group("typesense_legacy"):
-        searching = sorted(name for name, site in sites.items() if site.get("search") == "typesense")
-        add(PORTS["typesense_api"], hosts_of(searching), f"typesense for the web hosts of {', '.join(searching)}")
-    if in_group("typesense"):
-        peers = [_address(h, hostvars_subset) for h in sorted(member.get("typesense", set()) - {hostname})]
-        add(PORTS["typesense_peering"], peers, "typesense peering between the nodes")
-        add(PORTS["typesense_api"], peers, "typesense api between the nodes")
-
-    if in_group("galera"):
-        add(PORTS["mysql"], lbs, "mariadb for the load balancers (the tier's one address)")
-        add(PORTS["mysql"], others("galera"), "mariadb between the galera members")
-        add(PORTS["mysql"], others("mysql"), "mariadb for the old servers (a move back, db_move.yml)")
-        add(PORTS["galera_replication"], others("galera"), "galera replication between the members")
-        add(PORTS["galera_ist"], others("galera"), "galera incremental state transfer")
-        add(PORTS["galera_sst"], others("galera"), "galera state transfer")
-        add(PORTS["galera_check"], lbs, "galera synced check for the load balancers")
-    if in_group("patroni"):
-        add(PORTS["postgresql"], lbs + others("patroni"), "postgresql for the load balancers and the standbys")
-        add(PORTS["patroni_api"], lbs + others("patroni"), "patroni rest api for the load balancers and the members")
-        add(PORTS["etcd_client"], others("patroni"), "etcd clients on the members")
-        add(PORTS["etcd_peer"], others("patroni"), "etcd peering between the members")
-    if in_group("lb"):
-        for engine, tier in TIER_GROUPS.items():
-            on_tier = member.get(tier, set())
-            owners = sorted({
-                db.get("site") for db in databases.values()
-                if isinstance(db, dict) and db.get("engine") == engine and db.get("host") in on_tier and db.get("site") in sites
-            })
-            add(PORTS[engine], hosts_of(owners), f"{engine} on the tier for the web hosts of {', '.join(owners)}")
-
-    result = []
-    for (port, proto), entry in sorted(rules.items()):
-        result.append(
-            {
-                "port": port,
-                "proto": proto,
-                "sources": _sort_sources(entry["sources"]),
-                "reason": "; ".join(entry["reasons"]),
-            }
-        )
-    return result
+    r = _Rules(hostname, groups, hostvars_subset, sites, databases)
+    r.add(PORTS["ssh"], admin, "ssh from the admin networks")
+    _edge_rules(r, lb_floating_mode)
+    _database_rules(r)
+    _redis_rules(r)
+    _search_rules(r)
+    return r.result()
 
 
 def firewall_split_sources(sources):

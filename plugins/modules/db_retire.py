@@ -189,6 +189,93 @@ def refusal_reasons(params, fact):
     return reasons
 
 
+def plan_retire(p, drv, fact):
+    """What retiring the database means: its row counts and objects (the source the restored dump is
+    compared with), the users left without a database, and where the dump and its sidecars go."""
+    name, engine = p["name"], p["engine"]
+    counts = drv.row_counts(name)
+    objects = drv.objects(name)
+    version = drv.major_version() if engine == "postgresql" else None
+    users = drv.users_of(name) if p["drop_users"] else []
+    unused = [u for u in users if u["unused_after"]]
+    folder = os.path.join(p["backup_root"], engine, name)
+    stamp = timestamp_name()
+    path = os.path.join(folder, "%s.%s" % (stamp, "sql.gz" if engine == "mysql" else "dump"))
+    return dict(name=name, target="%s/%s" % (engine, name), counts=counts, objects=objects, version=version, unused=unused,
+                user_names=["%s@%s" % (u["user"], u["host"]) if u["host"] else u["user"] for u in unused],
+                folder=folder, stamp=stamp, path=path, size=fact["size_bytes"])
+
+
+def plan_diff(plan):
+    """The database before and after, as --diff shows it."""
+    counts, users = plan["counts"], ", ".join(plan["user_names"]) or "-"
+    return {
+        "before": "%s: present, %d table(s), %d row(s), %d bytes\nobjects: %s\nusers: %s\n"
+                  % (plan["target"], len(counts), sum(counts.values()), plan["size"],
+                     ", ".join(plan["objects"]) or "-", users),
+        "after": "%s: absent\ndump: %s (verified)\nusers dropped: %s\n" % (plan["target"], plan["path"], users),
+    }
+
+
+def dump_and_verify(module, drv, plan, result, audit):
+    """Dump the database with its checksum, then restore it in a throw-away server and compare; a dump that
+    does not restore identically fails the module, nothing dropped."""
+    p, path, counts, objects = module.params, plan["path"], plan["counts"], plan["objects"]
+    os.makedirs(plan["folder"], 0o700, exist_ok=True)
+    os.chmod(os.path.dirname(plan["folder"]), 0o700)
+    drv.dump(p["name"], path)
+    os.chmod(path, 0o600)
+    digest = sha256_file(path)
+    with open(path + ".sha256", "w", encoding="utf-8") as handle:
+        handle.write("%s  %s\n" % (digest, os.path.basename(path)))
+    result["sha256"] = digest
+    audit("db_dump", "ok", {"path": path, "sha256": digest, "bytes": os.path.getsize(path)})
+    scratch_commands = []
+    try:
+        verified = verify_restore(p["engine"], p["name"], path, counts, objects, version=plan["version"],
+                                  commands=scratch_commands)
+    finally:
+        drv.commands.extend(scratch_commands)
+    if verified["problems"]:
+        audit("db_verify", "failed", {"path": path, "server": "scratch", "problems": verified["problems"]})
+        result["executed_commands"] = drv.commands
+        module.fail_json(msg="the dump of %s does not restore identically (in a throw-away server), nothing dropped: %s"
+                         % (plan["target"], "; ".join(verified["problems"])), **result)
+    audit("db_verify", "ok", {"path": path, "server": "scratch", "tables": len(counts), "rows": sum(counts.values()),
+                              "objects": objects})
+
+
+def write_sidecars(drv, plan, restore_cmd):
+    """Beside the dump: how to restore it, the row counts and objects it was verified against, and the
+    definitions of the users about to be dropped."""
+    base = os.path.join(plan["folder"], plan["stamp"])
+    counts = plan["counts"]
+    with open(base + ".restore.txt", "w", encoding="utf-8") as handle:
+        handle.write("# Restore %s (dump verified: %d tables, %d rows)\n%s\n"
+                     % (plan["target"], len(counts), sum(counts.values()), restore_cmd))
+    with open(base + ".rowcounts.json", "w", encoding="utf-8") as handle:
+        json.dump(counts, handle, sort_keys=True, indent=1)
+    with open(base + ".objects.json", "w", encoding="utf-8") as handle:
+        json.dump(plan["objects"], handle, indent=1)
+    with open(base + ".users.sql", "w", encoding="utf-8") as handle:
+        for user in plan["unused"]:
+            handle.write("\n".join(drv.user_definition(user)) + "\n")
+
+
+def drop(drv, plan, result, audit):
+    """Drop the database, then the users it leaves unused (a user that cannot be dropped is a warning)."""
+    drv.drop(plan["name"])
+    audit("db_drop", "ok", {"dump": plan["path"], "sha256": result["sha256"],
+                            "restore_command": result["restore_command"], "row_counts": plan["counts"]})
+    for user in plan["unused"]:
+        try:
+            drv.drop_user(user)
+            audit("db_drop_user", "ok", {"user": user["user"], "host": user["host"]})
+        except DbError as exc:
+            audit("db_drop_user", "failed", {"user": user["user"], "error": str(exc)})
+            result.setdefault("warnings_users", []).append(str(exc))
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -221,6 +308,7 @@ def main():
         if not drv.exists(name):
             result["msg"] = "%s is already absent" % target
             module.exit_json(**result)
+        # Refuse: the evidence that the database is still used, or not backed up, or not confirmed.
         fact = collect(engine, scan_env_files(p["env_globs"]), p["backup_root"], driver=drv)[name]
         reasons = refusal_reasons(p, fact)
         result["evidence"] = fact
@@ -228,81 +316,26 @@ def main():
             audit("db_retire", "refused", {"reasons": reasons})
             result.update(refused=True, reasons=reasons, executed_commands=drv.commands)
             module.fail_json(msg="refusing to retire %s: %s" % (target, "; ".join(reasons)), **result)
-
-        # The source of the comparison: the live database as it is dumped (no write since, or the
-        # refusals above would have fired).
-        counts = drv.row_counts(name)
-        objects = drv.objects(name)
-        version = drv.major_version() if engine == "postgresql" else None
-        users = drv.users_of(name) if p["drop_users"] else []
-        unused = [u for u in users if u["unused_after"]]
-        user_names = ["%s@%s" % (u["user"], u["host"]) if u["host"] else u["user"] for u in unused]
-        folder = os.path.join(p["backup_root"], engine, name)
-        stamp = timestamp_name()
-        ext = "sql.gz" if engine == "mysql" else "dump"
-        path = os.path.join(folder, "%s.%s" % (stamp, ext))
-        result.update(row_counts=counts, objects=objects, dropped_users=user_names, dump=path,
-                      restore_command=restore_command(engine, name, path), verified_in=scratch_description(engine, version))
+        # Plan: the live database as it is dumped (no write since, or the refusals above would have fired).
+        plan = plan_retire(p, drv, fact)
+        result.update(row_counts=plan["counts"], objects=plan["objects"], dropped_users=plan["user_names"],
+                      dump=plan["path"], restore_command=restore_command(engine, name, plan["path"]),
+                      verified_in=scratch_description(engine, plan["version"]))
         if module._diff:
-            result["diff"] = {
-                "before": "%s: present, %d table(s), %d row(s), %d bytes\nobjects: %s\nusers: %s\n"
-                          % (target, len(counts), sum(counts.values()), fact["size_bytes"], ", ".join(objects) or "-",
-                             ", ".join(user_names) or "-"),
-                "after": "%s: absent\ndump: %s (verified)\nusers dropped: %s\n" % (target, path, ", ".join(user_names) or "-"),
-            }
+            result["diff"] = plan_diff(plan)
         if module.check_mode:
             result.update(changed=True, executed_commands=drv.commands,
                           msg="would dump %s to %s, verify it in %s (row counts of %d table(s), %d routine(s)/trigger(s)/"
-                              "view(s)/event(s)), then drop it" % (target, path, result["verified_in"], len(counts), len(objects)))
+                              "view(s)/event(s)), then drop it" % (target, plan["path"], result["verified_in"],
+                                                                    len(plan["counts"]), len(plan["objects"])))
             module.exit_json(**result)
-
-        os.makedirs(folder, 0o700, exist_ok=True)
-        os.chmod(os.path.dirname(folder), 0o700)
-        drv.dump(name, path)
-        os.chmod(path, 0o600)
-        digest = sha256_file(path)
-        with open(path + ".sha256", "w", encoding="utf-8") as handle:
-            handle.write("%s  %s\n" % (digest, os.path.basename(path)))
-        result["sha256"] = digest
-        audit("db_dump", "ok", {"path": path, "sha256": digest, "bytes": os.path.getsize(path)})
-
-        scratch_commands = []
-        try:
-            verified = verify_restore(engine, name, path, counts, objects, version=version, commands=scratch_commands)
-        finally:
-            drv.commands.extend(scratch_commands)
-        if verified["problems"]:
-            audit("db_verify", "failed", {"path": path, "server": "scratch", "problems": verified["problems"]})
-            result["executed_commands"] = drv.commands
-            module.fail_json(msg="the dump of %s does not restore identically (in a throw-away server), nothing dropped: %s"
-                             % (target, "; ".join(verified["problems"])), **result)
-        audit("db_verify", "ok", {"path": path, "server": "scratch", "tables": len(counts), "rows": sum(counts.values()),
-                                  "objects": objects})
-
-        with open(os.path.join(folder, "%s.restore.txt" % stamp), "w", encoding="utf-8") as handle:
-            handle.write("# Restore %s (dump verified: %d tables, %d rows)\n%s\n"
-                         % (target, len(counts), sum(counts.values()), result["restore_command"]))
-        with open(os.path.join(folder, "%s.rowcounts.json" % stamp), "w", encoding="utf-8") as handle:
-            json.dump(counts, handle, sort_keys=True, indent=1)
-        with open(os.path.join(folder, "%s.objects.json" % stamp), "w", encoding="utf-8") as handle:
-            json.dump(objects, handle, indent=1)
-        with open(os.path.join(folder, "%s.users.sql" % stamp), "w", encoding="utf-8") as handle:
-            for user in unused:
-                handle.write("\n".join(drv.user_definition(user)) + "\n")
-
-        drv.drop(name)
-        audit("db_drop", "ok", {"dump": path, "sha256": digest, "restore_command": result["restore_command"],
-                                "row_counts": counts})
-        for user in unused:
-            try:
-                drv.drop_user(user)
-                audit("db_drop_user", "ok", {"user": user["user"], "host": user["host"]})
-            except DbError as exc:
-                audit("db_drop_user", "failed", {"user": user["user"], "error": str(exc)})
-                result.setdefault("warnings_users", []).append(str(exc))
+        # Act: dump, verify in a throw-away server, keep the sidecars, drop.
+        dump_and_verify(module, drv, plan, result, audit)
+        write_sidecars(drv, plan, result["restore_command"])
+        drop(drv, plan, result, audit)
         result.update(changed=True, executed_commands=drv.commands,
                       msg="%s retired; dump %s verified in a throw-away server (%d tables, %d objects)"
-                          % (target, path, len(counts), len(objects)))
+                          % (target, plan["path"], len(plan["counts"]), len(plan["objects"])))
         module.exit_json(**result)
     except DbError as exc:
         audit("db_retire", "failed", {"error": str(exc)})
