@@ -35,9 +35,10 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import conftest  # noqa: E402,F401  (puts the collection infra.hosting on sys.path)
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import DocumentConverter, document_line  # noqa: E402
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Ledger, MeiliSource, Typesense  # noqa: E402
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import IMPORT_IN_FLIGHT, batched, import_batches, migrate  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import DocumentConverter, schema_types  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import MeiliSource, Typesense  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import (  # noqa: E402
+    IMPORT_IN_FLIGHT, LEDGER, batched, import_batches, migrate)
 
 
 def cpu_seconds(pid=None):
@@ -130,8 +131,8 @@ def bulk_import(server, schema, lines, batch_size, cpu, in_flight=None):
     ts = server.start()
     ts.create(schema)
     c0, t0 = cpu(), time.time()
-    done, errors = import_batches(ts, schema["name"], batched(lines, batch_size), len(lines), schema["name"],
-                                  lambda msg: None, in_flight=in_flight)
+    done, errors = import_batches(ts, schema["name"], batched(lines, batch_size), lambda msg: None, schema["name"],
+                                  len(lines), in_flight=in_flight or IMPORT_IN_FLIGHT)
     seconds, cpu_used = time.time() - t0, [b - a for a, b in zip(c0, cpu())]
     if errors or done != len(lines):
         raise SystemExit("bulk import failed: %s" % errors[:3])
@@ -169,7 +170,8 @@ def forget(ts, alias):
             ts.drop(coll["name"])
     if ts.alias(alias):
         ts.http.request("DELETE", "/aliases/%s" % alias)
-    Ledger(ts).forget(alias)
+    if ts.document(LEDGER, alias):
+        ts.http.request("DELETE", "/collections/%s/documents/%s" % (LEDGER, alias))
 
 
 def main():
@@ -216,15 +218,14 @@ def main():
                 t0 = time.time()
                 second = migrate(source, ts, ALIAS, batch_size=args.batch_size)
                 total2 = time.time() - t0
-            # Baseline: the same JSONL lines as the migration sends (document_line), same batches, sent the
+            # Baseline: the same JSONL lines as the migration sends (DocumentConverter.line), same batches, sent the
             # same way (import_batches: IMPORT_IN_FLIGHT requests under way, every answer line checked) into
             # a collection with the same schema on a fresh Typesense; the lines are prepared before the clock
             # starts. Once, also one request at a time (as a plain client loop would), for comparison.
             schema = dict(first["schema"], name=ALIAS + "_bulk_baseline")
             if lines is None:
-                types = dict((f["name"], f["type"]) for f in schema["fields"])
-                converter = DocumentConverter(first["primary_key"], types)
-                lines = [document_line(d, converter) for d in source.documents()]
+                converter = DocumentConverter(first["primary_key"], schema_types(schema))
+                lines = [converter.line(d) for d in source.documents()]
             bulk, cpu_bulk = bulk_import(server, schema, lines, args.batch_size, cpu)
             if number == 1:
                 single, _ = bulk_import(server, schema, lines, args.batch_size, cpu, in_flight=1)

@@ -1,16 +1,14 @@
 """Mapping rules and pure helpers of the Meilisearch -> Typesense migration."""
 
-import io
 import json
 import random
-import tarfile
 
 import pytest
 
 from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import (
-    DocumentConverter, DumpReader, FieldTypes, Fingerprint, IdCheck, build_schema, build_synonyms, check_import_lines,
-    canonical, collection_form, compare_ids, convert_document, document_line, ids_filterable, ledger_says_unchanged,
-    merge_field_type, overlap, run_collection, settings_digest, target_collection, value_type)
+    DocumentConverter, FieldTypes, Fingerprint, build_schema, build_synonyms, canonical, check_import_lines,
+    collection_form, export_check, ids_filterable, ledger_says_unchanged, merge_field_type, overlap, run_collection,
+    settings_digest, target_collection, value_type)
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -87,19 +85,19 @@ def test_synonyms_are_one_way_and_drop_self_references():
 
 
 def test_convert_document_sets_string_id_and_enforces_types():
-    doc = convert_document({"cid": 7, "salaire": 50000, "tags": "one", "n": None},
-                           "cid", {"salaire": "float", "tags": "string[]", "n": "string"})
+    doc = DocumentConverter("cid", {"salaire": "float", "tags": "string[]", "n": "string"})(
+        {"cid": 7, "salaire": 50000, "tags": "one", "n": None})
     assert doc == {"cid": 7, "id": "7", "salaire": 50000, "tags": ["one"]}   # an int stays an int in a float field
 
 
 def test_fingerprint_ignores_order_and_sees_changes():
     a, b, c = Fingerprint(), Fingerprint(), Fingerprint()
     for doc in DOCS:
-        a.add(doc)
+        a.add_canonical(canonical(doc))
     for doc in reversed(DOCS):
-        b.add(doc)
-    c.add(DOCS[0])
-    c.add(dict(DOCS[1], nom="Autre"))
+        b.add_canonical(canonical(doc))
+    c.add_canonical(canonical(DOCS[0]))
+    c.add_canonical(canonical(dict(DOCS[1], nom="Autre")))
     assert a.hexdigest(SETTINGS, "cid") == b.hexdigest(SETTINGS, "cid")
     assert a.hexdigest(SETTINGS, "cid") != c.hexdigest(SETTINGS, "cid")
     assert a.hexdigest(SETTINGS, "cid") != a.hexdigest({}, "cid")
@@ -116,33 +114,9 @@ def test_check_import_lines_counts_and_reports_errors():
     assert check_import_lines('{"success":"true"}')[0] == 0                       # only the boolean counts
 
 
-def test_overlap_and_compare_ids():
+def test_overlap():
     assert overlap(["1", "2", "3", "4"], ["4", "3", "9"]) == 0.5
     assert overlap([], ["1"]) == 1.0
-    diff = compare_ids(["1", "2", "3"], ["2", "3", "4"])
-    assert diff == {"missing": ["1"], "missing_count": 1, "unexpected": ["4"], "unexpected_count": 1}
-
-
-def test_dump_reader(tmp_path):
-    path = tmp_path / "dump.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name, data in (("metadata.json", {"dumpVersion": "V6"}),
-                           ("indexes/cand/metadata.json", {"uid": "cand", "primaryKey": "cid"}),
-                           ("indexes/cand/settings.json", SETTINGS)):
-            raw = json.dumps(data).encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-        raw = "\n".join(json.dumps(d) for d in DOCS).encode()
-        info = tarfile.TarInfo("indexes/cand/documents.jsonl")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
-    reader = DumpReader(str(path), "cand")
-    settings, pk = reader.info()
-    assert pk == "cid" and settings["sortableAttributes"] == SETTINGS["sortableAttributes"]
-    assert list(reader.documents()) == DOCS
-    with pytest.raises(ValueError):
-        DumpReader(str(path), "other").info()
 
 
 def reference_convert(doc, primary_key, schema_types):
@@ -173,7 +147,7 @@ def random_docs(rng, count):
             for n in range(count)]
 
 
-def test_document_converter_follows_the_rules_and_document_line_is_json():
+def test_document_converter_follows_the_rules_and_its_line_is_json():
     rng = random.Random(7)
     for _unused in range(200):
         schema_types = dict((k, rng.choice(TYPES)) for k in rng.sample("abcdefg", rng.randint(0, 7)))
@@ -186,12 +160,11 @@ def test_document_converter_follows_the_rules_and_document_line_is_json():
                     converter(doc)
                 continue
             assert converter(doc) == expected
-            assert convert_document(doc, "pk", schema_types) == expected
-            assert json.loads(document_line(doc, converter)) == json.loads(json.dumps(expected))
+            assert json.loads(converter.line(doc)) == json.loads(json.dumps(expected))
 
 
 @pytest.mark.parametrize("primary_key", ["pk", "id"])
-def test_a_line_from_the_canonical_text_is_the_line_document_line_gives(primary_key):
+def test_a_line_from_the_canonical_text_is_the_line_without_it(primary_key):
     rng = random.Random(13)
     reused = 0
     for _unused in range(300):
@@ -205,7 +178,7 @@ def test_a_line_from_the_canonical_text_is_the_line_document_line_gives(primary_
             elif rng.random() < 0.2:
                 doc["id"] = "another field"                                         # replaced by the primary key
             try:
-                expected = document_line(doc, converter)
+                expected = converter.line(doc)
             except (TypeError, ValueError):
                 continue
             text = canonical(doc)
@@ -246,12 +219,10 @@ def test_field_types_fast_paths_give_the_plain_merge():
         assert fast.types == plain and fast.order == order
 
 
-def test_id_check_streams_and_reports_missing_unexpected_repeated():
-    check = IdCheck(["1", "2", "3", "4"], limit=1)
-    for target_id in ["2", "9", "3", "2", "8"]:
-        check.add(target_id)
-    assert check.result() == {"missing": ["1"], "missing_count": 2, "unexpected": ["8"], "unexpected_count": 2,
-                              "received": 5, "duplicates": 1}
+def test_export_check_reports_missing_unexpected_repeated():
+    assert export_check(["1", "2", "3", "4"], iter(["2", "9", "3", "2", "8"]), limit=1) == {
+        "method": "export", "missing": ["1"], "missing_count": 2, "unexpected": ["8"], "unexpected_count": 2,
+        "received": 5, "duplicates": 1}
 
 
 def test_run_collection_names_are_dated_unique_and_recognised():
@@ -291,7 +262,7 @@ def test_ledger_says_unchanged_only_for_the_same_collection_and_source_state():
 
 # A Typesense source (the legacy node): nothing mapped, the schema, synonyms and overrides as they are.
 from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import (  # noqa: E402
-    build_overrides, copied_schema, settings_subset, typesense_settings, typesense_source_schema)
+    build_overrides, copied_schema, settings_subset, typesense_settings)
 
 LEGACY_INFO = {
     "name": "jobs", "num_documents": 3, "created_at": 1700000000, "default_sorting_field": "salary",
@@ -304,16 +275,16 @@ LEGACY_INFO = {
 
 
 def test_typesense_source_schema_keeps_what_post_collections_takes():
-    schema = typesense_source_schema(LEGACY_INFO)
+    schema = typesense_settings(LEGACY_INFO, [], [])["typesense"]["schema"]
     assert schema == {"fields": LEGACY_INFO["fields"], "default_sorting_field": "salary", "token_separators": ["-"],
                       "enable_nested_fields": False}
-    assert typesense_source_schema({"fields": [], "default_sorting_field": ""}) == {"fields": []}
+    assert typesense_settings({"fields": [], "default_sorting_field": ""}, [], [])["typesense"]["schema"] == {"fields": []}
 
 
 def test_a_typesense_sources_schema_is_copied_under_the_new_name():
     settings = typesense_settings(LEGACY_INFO, [], [])
     schema, query_by, unsupported = build_schema("jobs__abc", settings, {"title": "string"}, ["title"], "id")
-    assert schema == dict(typesense_source_schema(LEGACY_INFO), name="jobs__abc")
+    assert schema == dict(settings["typesense"]["schema"], name="jobs__abc")
     assert query_by == ["title", "city"]   # indexed string fields, schema order; notes is not indexed
     assert unsupported == []
 

@@ -7,7 +7,8 @@ from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run i
 
 
 class FakeSource(object):
-    searchable = True
+    """A source without an update time (as a Typesense source): the run reads before it imports."""
+    uid = "cand"
 
     def __init__(self, docs, settings=None):
         self.docs = docs
@@ -15,6 +16,9 @@ class FakeSource(object):
 
     def info(self):
         return self.settings, "cid"
+
+    def snapshot(self):
+        return None
 
     def documents(self):
         return iter(self.docs)
@@ -69,8 +73,8 @@ class FakeTypesense(object):
         self.calls.append(("drop", name))
         del self.colls[name]
 
-    def synonym(self, coll, syn):
-        self.calls.append(("synonym", syn["id"]))
+    def put_rule(self, coll, kind, rule):
+        self.calls.append((kind, rule["id"]))
 
     def import_jsonl(self, coll, text):
         out = []
@@ -84,7 +88,7 @@ class FakeTypesense(object):
                 out.append('{"success":true}')
         return "\n".join(out)
 
-    def iter_export_ids(self, coll):
+    def export_ids(self, coll):
         self.calls.append(("export", coll))
         return iter(list(self.colls[coll]))
 
@@ -171,61 +175,30 @@ import threading  # noqa: E402
 
 import pytest  # noqa: E402
 
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import Fingerprint  # noqa: E402
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Http, Prefetch, Typesense  # noqa: E402
-from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import (  # noqa: E402
-    SourceAnswers, import_batches, read_source, spooled_documents)
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_lib import Fingerprint, canonical  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import Http, MeiliSource, Typesense  # noqa: E402
+from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_run import Reading, import_batches  # noqa: E402
 
 
-def test_prefetch_keeps_order_and_raises_the_producers_error():
-    def produce():
-        yield 1
-        yield 2
-        raise RuntimeError("page 3 failed")
-
-    got = []
-    with pytest.raises(RuntimeError, match="page 3"):
-        with Prefetch(produce(), depth=1) as items:
-            for item in items:
-                got.append(item)
-    assert got == [1, 2]
-
-
-def test_prefetch_close_stops_an_endless_producer():
-    def endless():
-        n = 0
-        while True:
-            n += 1
-            yield n
-
-    prefetch = Prefetch(endless(), depth=2)
-    first = []
-    for item in prefetch:
-        first.append(item)
-        if len(first) == 3:
-            break
-    prefetch.close()
-    assert first == [1, 2, 3] and not prefetch.thread.is_alive()
-
-
-def test_read_source_spools_every_document_and_fingerprints_them():
+def test_a_reading_spools_every_document_and_fingerprints_them():
     docs = [{"cid": n, "titre": "t %d" % n, "n": n * 1.5, "tags": ["a", "b"], "o": {"x": [n]}} for n in range(2500)]
+    chunks = []
     with tempfile.TemporaryFile(mode="w+b") as spool:
-        types, finger, ids, samples = read_source(FakeSource(docs), "cid", "a", spool, lambda m: None)
-        assert list(spooled_documents(spool)) == docs   # 3 chunks of SPOOL_CHUNK, then the rest
+        reading = Reading("cid", "a", spool, lambda m: None).run(iter(docs), lambda r, d, t: chunks.append(len(d)))
+        assert list(reading.documents()) == docs and chunks == [1000, 1000, 500]
     reference = Fingerprint()
     for doc in docs:
-        reference.add(doc)
-    assert finger.hexdigest({}, "cid") == reference.hexdigest({}, "cid")
-    assert ids == [str(n) for n in range(2500)]
-    assert types.types == {"cid": "int64", "titre": "string", "n": "float", "tags": "string[]", "o": "object"}
-    assert [d["cid"] for d in samples] == [0, 997, 1994]
+        reference.add_canonical(canonical(doc))
+    assert reading.finger.hexdigest({}, "cid") == reference.hexdigest({}, "cid")
+    assert reading.ids == [str(n) for n in range(2500)]
+    assert reading.types.types == {"cid": "int64", "titre": "string", "n": "float", "tags": "string[]", "o": "object"}
+    assert [d["cid"] for d in reading.samples] == [0, 997, 1994]
 
 
-def test_read_source_refuses_a_document_without_primary_key():
+def test_a_reading_refuses_a_document_without_primary_key():
     with tempfile.TemporaryFile(mode="w+b") as spool:
         with pytest.raises(ValueError, match="no primary key"):
-            read_source(FakeSource([{"cid": 1}, {"x": 2}]), "cid", "a", spool, lambda m: None)
+            Reading("cid", "a", spool, lambda m: None).run(iter([{"cid": 1}, {"x": 2}]))
 
 
 class ChangingSource(FakeSource):
@@ -274,15 +247,6 @@ def test_sample_queries_are_asked_once_each_and_compared():
     assert sorted(given.asked) == ["php", "vue"]
 
 
-def test_source_answers_asks_late_queries_itself():
-    source = CountingSource(DOCS)
-    answers = SourceAnswers(source, 3, "cid")
-    answers.start(["php"])
-    answers.start(["php", "vue"])
-    assert answers.results(["vue", "poste 1", "php"]) == [["2", "4", "6"], ["1", "10", "11"], ["1", "3", "5"]]
-    assert sorted(source.asked) == ["php", "poste 1", "vue"]
-
-
 class TamperedTypesense(FakeTypesense):
     """A collection whose content is changed after each import (as by another writer), or whose export lies."""
 
@@ -296,8 +260,8 @@ class TamperedTypesense(FakeTypesense):
             self.tamper(self.colls[coll])
         return answer
 
-    def iter_export_ids(self, coll):
-        ids = list(FakeTypesense.iter_export_ids(self, coll))
+    def export_ids(self, coll):
+        ids = list(FakeTypesense.export_ids(self, coll))
         return iter(self.export(ids) if self.export else ids)
 
 
@@ -378,11 +342,18 @@ def test_a_failing_presence_search_falls_back_to_the_export():
         migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
 
 
-def test_past_the_memory_budget_the_import_reads_the_spool(monkeypatch):
+def test_a_reader_ahead_of_a_slow_import_waits_for_room(monkeypatch):
+    import time as _time
     from ansible_collections.infra.hosting.plugins.module_utils import search_migrate_run
-    monkeypatch.setattr(search_migrate_run, "FEED_BUDGET", 0)    # every chunk read back from the spool
-    ts = FakeTypesense()
-    result = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=10)
+    monkeypatch.setattr(search_migrate_run, "QUEUE_CHUNKS", 1)    # one chunk of lines held at a time
+
+    class Slow(FakeTypesense):
+        def import_jsonl(self, coll, text):
+            _time.sleep(0.05)
+            return FakeTypesense.import_jsonl(self, coll, text)
+
+    ts = Slow()
+    result = migrate(SnapshotSource(DOCS), ts, "cand", batch_size=5)
     assert result["path"] == "streamed" and result["imported"] == 25 and result["verification"]["ok"]
     assert sorted(ts.colls[result["collection"]], key=int) == [str(n) for n in range(1, 26)]
 
@@ -392,7 +363,7 @@ def test_import_batches_flags_a_short_answer():
         def import_jsonl(self, coll, text):
             return '{"success":true}'
 
-    done, errors = import_batches(Short(), "c", iter([["{}", "{}"], ["{}"]]), 3, "a", lambda m: None)
+    done, errors = import_batches(Short(), "c", iter([["{}", "{}"], ["{}"]]), lambda m: None, "a", 3)
     assert done == 3 and errors == [{"line": 0, "error": "answer has 1 lines for 2 documents"}]
 
 
@@ -402,9 +373,6 @@ def test_import_batches_keeps_two_requests_under_way_and_handles_answers_in_orde
     class Concurrent(object):
         """Answers slowly, the first batch slowest; records how many requests were under way at once."""
         lock, under_way, most, sent = threading.Lock(), [0], [0], []
-
-        def fork(self):
-            return Concurrent()
 
         def import_jsonl(self, coll, text):
             lines = text.split("\n")
@@ -419,7 +387,7 @@ def test_import_batches_keeps_two_requests_under_way_and_handles_answers_in_orde
 
     seen = []
     batches = iter([["a0", "a1"], ["b0", "b1"], ["c0"]])
-    done, errors = import_batches(Concurrent(), "c", batches, 5, "a", lambda m: None, on_batch=seen.append)
+    done, errors = import_batches(Concurrent(), "c", batches, lambda m: None, "a", 5, on_batch=seen.append)
     assert done == 5 and Concurrent.most[0] == 2 and Concurrent.sent == ["a0", "b0", "c0"]
     assert seen == [2]                                   # in order; none after the batch with an error
     assert errors == [{"line": 4, "error": "no", "document": ""}]
@@ -430,9 +398,6 @@ def test_an_import_error_waits_for_the_other_request_before_it_is_raised():
     finished = []
 
     class Failing(object):
-        def fork(self):
-            return self
-
         def import_jsonl(self, coll, text):
             if text == "a":
                 raise SearchHTTPError("POST", "/import", 503, "busy")
@@ -441,7 +406,7 @@ def test_an_import_error_waits_for_the_other_request_before_it_is_raised():
             return '{"success":true}'
 
     with pytest.raises(SearchHTTPError):
-        import_batches(Failing(), "c", iter([["a"], ["b"], ["c"]]), 3, "a", lambda m: None)
+        import_batches(Failing(), "c", iter([["a"], ["b"], ["c"]]), lambda m: None, "a", 3)
     assert finished == ["b"]          # the request under way ended before the error came out; "c" never sent
 
 
@@ -487,15 +452,21 @@ def serving(handler):
 def test_export_ids_stream_over_a_kept_alive_connection():
     with serving(ExportHandler) as url:
         ts = Typesense(url, "key")
-        assert list(ts.iter_export_ids("c")) == [str(n) for n in range(5000)]
-        conn = ts.http.conn
-        assert ts.collection("c")["num_documents"] == 5000 and ts.http.conn is conn   # same connection
-        lines = ts.http.lines("GET", "/collections/c/documents/export", params={"include_fields": "id"})
+        assert list(ts.export_ids("c")) == [str(n) for n in range(5000)]
+        conn = ts.http.local.conn
+        assert ts.collection("c")["num_documents"] == 5000 and ts.http.local.conn is conn   # same connection
+        lines = ts.http.lines("/collections/c/documents/export", params={"include_fields": "id"})
         assert next(lines) == b'{"id":"0"}'
         lines.close()                                   # abandoned: the connection is dropped, not reused
-        assert ts.http.conn is None
-        assert ts.export_ids("c")[-1] == "4999"
-        ts.http.conn.close()
+        assert ts.http.local.conn is None
+        assert list(ts.export_ids("c"))[-1] == "4999"
+        other = []                                      # another thread: its own connection
+        thread = threading.Thread(target=lambda: other.append((ts.collection("c"), ts.http.local.conn)))
+        thread.start()
+        thread.join()
+        assert other[0][0]["num_documents"] == 5000 and other[0][1] is not ts.http.local.conn
+        other[0][1].close()
+        ts.http.close()
 
 
 class MultiSearchHandler(http.server.BaseHTTPRequestHandler):
@@ -528,7 +499,7 @@ def test_count_ids_is_one_filtered_search_with_every_id_quoted():
             {"collection": "c", "q": "*", "per_page": 0, "filter_by": "id:=[`1`,`a-b`,`zz`]"}]}
         with pytest.raises(SearchHTTPError, match="Not found"):   # multi_search answers 200 with the error inside
             ts.count_ids("gone", ["1"])
-        ts.http.conn.close()
+        ts.http.close()
 
 
 def test_http_lines_raises_on_an_error_status():
@@ -541,28 +512,50 @@ def test_http_lines_raises_on_an_error_status():
 
     with serving(NotFound) as url:
         with pytest.raises(Exception, match="HTTP 404"):
-            list(Http(url, {}).lines("GET", "/x"))
+            list(Http(url, {}).lines("/x"))
 
 
-def test_a_dump_file_migrates_without_sample_queries(tmp_path):
-    import io
-    import tarfile
-    from ansible_collections.infra.hosting.plugins.module_utils.search_migrate_api import DumpSource
+class MeiliHandler(http.server.BaseHTTPRequestHandler):
+    """Meilisearch's index, settings and document pages (2,500 documents), and a page that fails on demand."""
+    protocol_version = "HTTP/1.1"
+    fail_at = None
 
-    path = tmp_path / "dump.tar.gz"
-    with tarfile.open(str(path), "w:gz") as tar:
-        for name, raw in (("indexes/cand/metadata.json", json.dumps({"primaryKey": "cid"}).encode()),
-                          ("indexes/cand/settings.json", json.dumps({"searchableAttributes": ["titre"]}).encode()),
-                          ("indexes/cand/documents.jsonl", "\n".join(json.dumps(d) for d in DOCS).encode())):
-            info = tarfile.TarInfo(name)
-            info.size = len(raw)
-            tar.addfile(info, io.BytesIO(raw))
-    ts = FakeTypesense()
-    result = migrate(DumpSource(str(path), "cand"), ts, "cand", batch_size=10)
-    assert result["imported"] == 25 and result["verification"]["ok"]
-    assert result["verification"]["queries_skipped"].startswith("source is a dump")
-    assert ts.aliases["cand"] == result["collection"]
-    assert migrate(FakeSource(DOCS), FakeTypesense(), "cand")["fingerprint"] == result["fingerprint"]
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        path, _unused, query = self.path.partition("?")
+        params = dict(p.split("=") for p in query.split("&") if p)
+        if path == "/indexes/cand":
+            data = {"uid": "cand", "primaryKey": "cid", "updatedAt": "t1"}
+        elif path == "/indexes/cand/settings":
+            data = {"searchableAttributes": ["titre"]}
+        elif path == "/indexes/cand/documents" and params.get("offset") != self.fail_at:
+            offset, limit = int(params["offset"]), int(params["limit"])
+            data = {"results": [{"cid": n} for n in range(offset, min(offset + limit, 2500))], "total": 2500}
+        else:
+            data = {"message": "failed" if path.endswith("/documents") else "not found"}
+        raw = json.dumps(data).encode()
+        self.send_response(200 if "message" not in data else 500 if data["message"] == "failed" else 404)
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+def test_a_meilisearch_index_is_read_page_after_page_with_its_state():
+    with serving(MeiliHandler) as url:
+        source = MeiliSource(url, "key", "cand", page_size=1000)
+        assert source.info() == ({"searchableAttributes": ["titre"]}, "cid")
+        assert source.snapshot() == {"updatedAt": "t1", "numberOfDocuments": 2500}
+        assert [d["cid"] for d in source.documents()] == list(range(2500))
+        MeiliHandler.fail_at = "2000"                      # a page that fails: its error, after the pages before
+        got = []
+        with pytest.raises(SearchHTTPError, match="HTTP 500"):
+            for doc in source.documents():
+                got.append(doc)
+        assert len(got) == 2000
+        with pytest.raises(ValueError, match="no index other"):
+            MeiliSource(url, "key", "other").info()
 
 
 # --- ledger and streamed path ------------------------------------------------------------------------------
@@ -710,7 +703,7 @@ def test_same_content_with_a_new_updated_at_publishes_nothing_and_refreshes_the_
     assert second["changed"] is False and second["collection"] == first["collection"]
     assert second["discarded"]["reason"] == "content unchanged" and second["verification"]["ok"]
     assert ts.aliases["cand"] == first["collection"] and ts.versions("cand") == [first["collection"]]
-    assert [c[0] for c in writes(ts, calls) if c[0] != "synonym"] == ["create", "drop", "upsert"]   # no alias write
+    assert [c[0] for c in writes(ts, calls) if c[0] != "synonyms"] == ["create", "drop", "upsert"]   # no alias write
     assert ts.document(LEDGER, "cand")["updatedAt"] == "t2"
     calls = len(ts.calls)
     third = migrate(SnapshotSource(DOCS, "t2"), ts, "cand", batch_size=10)
@@ -772,11 +765,8 @@ class FakeTypesenseSource(FakeSource):
 
 
 class RuleTypesense(FakeTypesense):
-    def synonym(self, coll, syn):
-        self.calls.append(("synonym", coll, dict(syn)))
-
-    def override(self, coll, override):
-        self.calls.append(("override", coll, dict(override)))
+    def put_rule(self, coll, kind, rule):
+        self.calls.append((kind, coll, dict(rule)))
 
     def search(self, coll, query, query_by, limit):
         assert query_by == ["titre"]
@@ -793,9 +783,9 @@ def test_a_typesense_source_is_copied_verified_and_published_then_the_rerun_writ
     target = first["collection"]
     assert target.startswith("jobs__") and ts.aliases["jobs"] == target
     assert ts.schemas[target] == {"name": target, "fields": LEGACY_SCHEMA["fields"], "default_sorting_field": "rang"}
-    assert ("synonym", target, {"id": "s1", "synonyms": ["php", "laravel"]}) in ts.calls
-    assert ("override", target, {"id": "pin", "rule": {"query": "php", "match": "exact"},
-                                 "includes": [{"id": "job-3", "position": 1}]}) in ts.calls
+    assert ("synonyms", target, {"id": "s1", "synonyms": ["php", "laravel"]}) in ts.calls
+    assert ("overrides", target, {"id": "pin", "rule": {"query": "php", "match": "exact"},
+                                  "includes": [{"id": "job-3", "position": 1}]}) in ts.calls
     assert first["synonyms"] == 1 and first["overrides"] == 1 and first["unsupported"] == []
     assert ts.colls[target]["job-4"] == LEGACY_DOCS[3]           # documents as they were, nothing converted
     calls = len(ts.calls)
@@ -873,9 +863,7 @@ def test_typesense_source_reads_the_collection_behind_an_alias_over_http():
         assert source.snapshot() == {"numberOfDocuments": 25}
         assert list(source.documents()) == LEGACY_DOCS
         source.query_by = ["titre"]                   # set by the run: the target's query_by
-        fork = source.fork()                          # its own connection, the same collection and query_by
-        assert fork.api.http is not source.api.http
-        assert fork.search("php", 10, "id") == ["job-3"]
+        assert source.search("php", 10, "id") == ["job-3"]
         assert "query_by=titre" in LegacyHandler.seen[-1][0]
         assert set(key for _unused, key in LegacyHandler.seen) == {"legacy-key"}
         with pytest.raises(ValueError, match="no collection or alias gone"):
