@@ -142,7 +142,7 @@ def bulk_import(server, schema, lines, batch_size, cpu, in_flight=None):
 def niced(nice, func, *args, **kwargs):
     """func(*args, **kwargs) in a thread whose CPU priority is lowered by nice (and the threads it starts).
 
-    The module lowers its own priority the same way (its `nice` option): on Linux the niceness is
+    The module lowers its own priority the same way (niceness 10): on Linux the niceness is
     per thread and inherited by the threads created, so the servers this bench starts keep theirs.
     """
     out = {}
@@ -174,22 +174,93 @@ def forget(ts, alias):
         ts.http.request("DELETE", "/collections/%s/documents/%s" % (LEDGER, alias))
 
 
-def main():
+def parse_args():
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=100000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=7,
                         help="pairs of measures (migration, bulk import), each on a fresh Typesense")
-    parser.add_argument("--nice", type=int, default=10, help="CPU priority of the migration, as the module's nice option")
+    parser.add_argument("--nice", type=int, default=10, help="CPU priority of the migration, as the module's niceness")
     parser.add_argument("--typesense-bin", default=os.environ.get(
         "TYPESENSE_BIN", os.path.join(ROOT, ".cache/typesense/typesense-server-0.24.1")))
     parser.add_argument("--typesense-url", help="use a running Typesense instead (loopback; not restarted)")
     parser.add_argument("--typesense-key", default="bench-admin-key")
     parser.add_argument("--meili-url", help="use a running stand-in instead (loopback)")
     parser.add_argument("--meili-key", default="bench-master-key")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def measure(args, server, source, cpu, number, lines):
+    """One pair: the migration as a first run, then the bulk import of the same lines; run 1 also times the run
+    over the unchanged index and the bulk import one request at a time. Returns (run, extra, lines)."""
+    ts = server.start()
+    c0, t0 = cpu(), time.time()
+    first = niced(args.nice, migrate, source, ts, ALIAS, batch_size=args.batch_size,
+                  progress=(lambda m: print("  progress: " + m, flush=True)) if number == 1 else None)
+    total1, cpu1 = time.time() - t0, [b - a for a, b in zip(c0, cpu())]
+    extra = {}
+    if number == 1:   # once: the run over the unchanged index (the ledger says so: nothing written)
+        t0 = time.time()
+        extra["second"] = migrate(source, ts, ALIAS, batch_size=args.batch_size)
+        extra["total2"] = time.time() - t0
+    # Baseline: the same JSONL lines as the migration sends (DocumentConverter.line), same batches, sent the
+    # same way (import_batches: IMPORT_IN_FLIGHT requests under way, every answer line checked) into a
+    # collection with the same schema on a fresh Typesense; the lines are prepared before the clock starts.
+    schema = dict(first["schema"], name=ALIAS + "_bulk_baseline")
+    if lines is None:
+        converter = DocumentConverter(first["primary_key"], schema_types(schema))
+        lines = [converter.line(d) for d in source.documents()]
+    bulk, cpu_bulk = bulk_import(server, schema, lines, args.batch_size, cpu)
+    if number == 1:
+        extra["single"] = bulk_import(server, schema, lines, args.batch_size, cpu, in_flight=1)[0]
+    # A figure only for a migration that happened: every document imported, verified, published.
+    complete = not args.meili_started or first["source_documents"] == args.docs
+    if not (first.get("changed") and first["verification"].get("ok") and complete):
+        raise SystemExit("NO FIGURE: run %d did not migrate and verify the %d documents (changed=%s, verification "
+                         "ok=%s, source documents %s)" % (number, args.docs, first.get("changed"),
+                                                          first["verification"].get("ok"), first.get("source_documents")))
+    n = first["source_documents"]
+    print("run %d: migration %.1f s end to end (%.0f docs/s), import phase %.1f s; bulk import %.1f s (%.0f docs/s); "
+          "end to end / bulk %.0f %%" % (number, total1, n / total1, first["import_seconds"], bulk, n / bulk,
+                                         100 * bulk / total1), flush=True)
+    return (first, total1, cpu1, bulk, cpu_bulk), extra, lines
+
+
+def report(runs, extra, args, load_start, speed_start):
+    first, total1, cpu1, bulk, cpu_bulk = runs[0]
+    second, n = extra["second"], first["source_documents"]
+    ratios = sorted(100 * run[3] / run[1] for run in runs)
+    print("documents: %d, batch size: %d, runs: %d (each measure on a fresh Typesense)" % (n, args.batch_size, len(runs)))
+    print("end to end / bulk, every run: %s; median %.0f %%, lowest %.0f %% (target >= 80 %%)"
+          % (", ".join("%.0f %%" % (100 * run[3] / run[1]) for run in runs), ratios[len(ratios) // 2], ratios[0]))
+    print("run 1: migration %.1f s end to end (%.0f docs/s: read pages + fingerprint + import + verify + alias), "
+          "import phase %.1f s (%.0f docs/s); bulk import of the same JSONL %.1f s (%.0f docs/s)"
+          % (total1, n / total1, first["import_seconds"], n / first["import_seconds"], bulk, n / bulk))
+    verification = first["verification"]
+    print("bulk import, run 1: %.1f s with %d requests under way (the baseline: the migration sends the same "
+          "way), %.1f s one request at a time" % (bulk, IMPORT_IN_FLIGHT, extra["single"]))
+    print("verification: ok=%s, ids checked by %s, queries: %s" % (
+        verification["ok"], verification["ids"]["method"], [q["overlap"] for q in verification["queries"]]))
+    for label, run in (("first run", first), ("second run", second)):
+        print("phases, %s (%s path): %s" % (label, run["path"], ", ".join(
+            "%s %.1f s" % (k, run["timings"][k]) for k in ("read", "import", "import_wait", "verify", "publish")
+            if k in run["timings"])))
+    print("(a streamed run imports while it reads: its read and import phases overlap; import_wait is the "
+          "time the import went on after the read)")
+    print("second run: changed=%s, imported=%d, %.1f s" % (second["changed"], second["imported"], extra["total2"]))
+    print("CPU seconds, run 1: migration %.1f, Typesense %.1f, Meilisearch stand-in %.1f; "
+          "bulk import: client %.1f, Typesense %.1f" % tuple(cpu1 + cpu_bulk[:2]))
+    print("load average (1, 5, 15 min) at the start: %s, at the end: %s"
+          % (" ".join("%.1f" % x for x in load_start), " ".join("%.1f" % x for x in os.getloadavg())))
+    print("host speed (Python loop, M iterations/s) at the start: %.0f, at the end: %.0f" % (speed_start, host_speed()))
+    print("unsupported settings: %s" % json.dumps(first["unsupported"], ensure_ascii=False))
+
+
+def main():
+    args = parse_args()
     tmp = tempfile.mkdtemp(prefix="search-bench-")
     server, meili = TypesenseServer(args, tmp), None
+    args.meili_started = not args.meili_url
     try:
         if not args.meili_url:
             port = free_port()
@@ -206,70 +277,12 @@ def main():
             return [cpu_seconds(), cpu_seconds(server.pid) if server.pid else float("nan"),
                     cpu_seconds(meili.pid) if meili else float("nan")]
 
-        lines, runs, second, total2, single = None, [], None, None, None
+        runs, extra, lines = [], {}, None
         for number in range(1, args.runs + 1):
-            # The migration, a first run (no alias, no ledger entry: the streamed path), on a fresh Typesense.
-            ts = server.start()
-            c0, t0 = cpu(), time.time()
-            first = niced(args.nice, migrate, source, ts, ALIAS, batch_size=args.batch_size,
-                          progress=(lambda m: print("  progress: " + m, flush=True)) if number == 1 else None)
-            total1, cpu1 = time.time() - t0, [b - a for a, b in zip(c0, cpu())]
-            if number == 1:   # once: the run over the unchanged index (the ledger says so: nothing written)
-                t0 = time.time()
-                second = migrate(source, ts, ALIAS, batch_size=args.batch_size)
-                total2 = time.time() - t0
-            # Baseline: the same JSONL lines as the migration sends (DocumentConverter.line), same batches, sent the
-            # same way (import_batches: IMPORT_IN_FLIGHT requests under way, every answer line checked) into
-            # a collection with the same schema on a fresh Typesense; the lines are prepared before the clock
-            # starts. Once, also one request at a time (as a plain client loop would), for comparison.
-            schema = dict(first["schema"], name=ALIAS + "_bulk_baseline")
-            if lines is None:
-                converter = DocumentConverter(first["primary_key"], schema_types(schema))
-                lines = [converter.line(d) for d in source.documents()]
-            bulk, cpu_bulk = bulk_import(server, schema, lines, args.batch_size, cpu)
-            if number == 1:
-                single, _ = bulk_import(server, schema, lines, args.batch_size, cpu, in_flight=1)
-            # A figure only for a migration that happened: every document imported, verified, published.
-            if not (first.get("changed") and first["verification"].get("ok") and (meili is None or first["source_documents"] == args.docs)):
-                raise SystemExit("NO FIGURE: run %d did not migrate and verify the %d documents (changed=%s, "
-                                 "verification ok=%s, source documents %s)" % (
-                                     number, args.docs, first.get("changed"), first["verification"].get("ok"),
-                                     first.get("source_documents")))
-            runs.append((first, total1, cpu1, bulk, cpu_bulk))
-            n = first["source_documents"]
-            print("run %d: migration %.1f s end to end (%.0f docs/s), import phase %.1f s; bulk import %.1f s "
-                  "(%.0f docs/s); end to end / bulk %.0f %%"
-                  % (number, total1, n / total1, first["import_seconds"], bulk, n / bulk, 100 * bulk / total1),
-                  flush=True)
-        first, total1, cpu1, bulk, cpu_bulk = runs[0]
-        n = first["source_documents"]
-        ratios = sorted(100 * run[3] / run[1] for run in runs)
-        print("documents: %d, batch size: %d, runs: %d (each measure on a fresh Typesense)"
-              % (n, args.batch_size, len(runs)))
-        print("end to end / bulk, every run: %s; median %.0f %%, lowest %.0f %% (target >= 80 %%)"
-              % (", ".join("%.0f %%" % (100 * run[3] / run[1]) for run in runs), ratios[len(ratios) // 2], ratios[0]))
-        print("run 1: migration %.1f s end to end (%.0f docs/s: read pages + fingerprint + import + verify + alias), "
-              "import phase %.1f s (%.0f docs/s); bulk import of the same JSONL %.1f s (%.0f docs/s)"
-              % (total1, n / total1, first["import_seconds"], n / first["import_seconds"], bulk, n / bulk))
-        verification = first["verification"]
-        print("bulk import, run 1: %.1f s with %d requests under way (the baseline: the migration sends the same "
-              "way), %.1f s one request at a time" % (bulk, IMPORT_IN_FLIGHT, single))
-        print("verification: ok=%s, ids checked by %s, queries: %s" % (
-            verification["ok"], verification["ids"]["method"], [q["overlap"] for q in verification["queries"]]))
-        for label, run in (("first run", first), ("second run", second)):
-            print("phases, %s (%s path): %s" % (label, run["path"], ", ".join(
-                "%s %.1f s" % (k, run["timings"][k]) for k in ("read", "import", "import_wait", "verify", "publish")
-                if k in run["timings"])))
-        print("(a streamed run imports while it reads: its read and import phases overlap; import_wait is the "
-              "time the import went on after the read)")
-        print("second run: changed=%s, imported=%d, %.1f s" % (second["changed"], second["imported"], total2))
-        print("CPU seconds, run 1: migration %.1f, Typesense %.1f, Meilisearch stand-in %.1f; "
-              "bulk import: client %.1f, Typesense %.1f" % tuple(cpu1 + cpu_bulk[:2]))
-        print("load average (1, 5, 15 min) at the start: %s, at the end: %s"
-              % (" ".join("%.1f" % x for x in load_start), " ".join("%.1f" % x for x in os.getloadavg())))
-        print("host speed (Python loop, M iterations/s) at the start: %.0f, at the end: %.0f"
-              % (speed_start, host_speed()))
-        print("unsupported settings: %s" % json.dumps(first["unsupported"], ensure_ascii=False))
+            run, more, lines = measure(args, server, source, cpu, number, lines)
+            runs.append(run)
+            extra.update(more)
+        report(runs, extra, args, load_start, speed_start)
     finally:
         server.stop()
         if meili is not None:
