@@ -70,6 +70,12 @@ class Reading(object):
         return len(self.ids)
 
     def run(self, docs, on_chunk=None):
+        try:
+            return self._run(docs, on_chunk)
+        finally:  # stops a page prefetch, however the read ends
+            getattr(docs, "close", lambda: None)()
+
+    def _run(self, docs, on_chunk):
         pk, add_type, add_text, add_id = self.primary_key, self.types.add, self.finger.add_canonical, self.ids.append
         chunk, texts = [], []
         for n, doc in enumerate(docs):
@@ -303,9 +309,11 @@ class Stream(object):
         """Stop the import thread and drop the collection: it is never published."""
         self.stopped = True
         if self.importer is not None:
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put(None)
+            try:
+                while True:  # room for the end mark: the import thread stops at it
+                    self.queue.get_nowait()
+            except queue.Empty:
+                self.queue.put(None)
             wait([self.importer])
         if self.created:
             self.m.typesense.drop(self.name)
