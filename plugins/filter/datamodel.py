@@ -39,7 +39,7 @@ SITE_FIELDS = {
     "description", "status", "environment", "domains", "hosts", "repo", "branch", "php_version",
     "unconfirmed", "databases", "workers", "scheduler", "search", "search_indexes", "web_root",
     "health_path", "keep_releases", "session_driver", "cache_driver", "queue_connection",
-    "uploads", "limits", "env", "layout",
+    "uploads", "limits", "env", "layout", "deploy_hooks",
 }
 REQUIRED_SITE_FIELDS = ("domains", "hosts", "repo", "php_version")
 LIMIT_FIELDS = {
@@ -47,6 +47,8 @@ LIMIT_FIELDS = {
     "request_terminate_timeout", "rate_limit", "rate_burst", "client_max_body_size",
 }
 WORKER_FIELDS = {"queue", "processes", "timeout", "tries", "sleep", "memory"}
+# The points of a deploy where a site's own task files run (roles/laravel_release, its README).
+DEPLOY_HOOK_POINTS = ("build_before", "build_after", "finalize_before", "finalize_after")
 DATABASE_FIELDS = {"engine", "host", "site", "environment", "protected", "description", "synchronous", "tls"}
 
 SITE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
@@ -138,6 +140,7 @@ def _check_site(name, site, ctx, errors):
     _check_site_layout(where, site, hosts, ctx, errors)
     _check_site_php_and_databases(where, name, site, ctx, errors)
     _check_site_workers(where, site, errors)
+    _check_site_deploy_hooks(where, site, errors)
     _check_site_drivers(where, site, hosts, errors)
     _check_site_search_indexes(where, site, site.get("search", "none"), ctx, errors)
     limits = site.get("limits") or {}
@@ -248,6 +251,27 @@ def _check_site_workers(where, site, errors):
             value = worker.get(field, 1)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 errors.append(f"{where}: workers[{index}].{field}: must be a whole number of at least 1")
+
+
+def _check_site_deploy_hooks(where, site, errors):
+    """deploy_hooks: a mapping of known points, each a list of task file paths (.yml or .yaml)."""
+    hooks = site.get("deploy_hooks", {})
+    if hooks is None:
+        return
+    if not isinstance(hooks, dict):
+        errors.append(f"{where}: deploy_hooks: must be a mapping of {', '.join(DEPLOY_HOOK_POINTS)}")
+        return
+    for point in sorted(hooks):
+        if point not in DEPLOY_HOOK_POINTS:
+            errors.append(f"{where}: deploy_hooks.{point}: unknown point (one of {', '.join(DEPLOY_HOOK_POINTS)})")
+            continue
+        files = hooks[point] or []
+        if not isinstance(files, list):
+            errors.append(f"{where}: deploy_hooks.{point}: must be a list of task files")
+            continue
+        for index, path in enumerate(files):
+            if not isinstance(path, str) or not path.strip() or not path.endswith((".yml", ".yaml")):
+                errors.append(f"{where}: deploy_hooks.{point}[{index}]: {path!r} is not the path of a task file (.yml)")
 
 
 def _check_site_drivers(where, site, hosts, errors):

@@ -202,6 +202,26 @@ def test_worker_processes_must_be_positive():
     assert errors_of(sites, dbs, dns) == ["site alpha: workers[0].processes: must be a whole number of at least 1"]
 
 
+def test_deploy_hooks_are_task_files_at_known_points():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["deploy_hooks"] = {"build_after": ["hooks/assets.yml"], "finalize_after": ["/srv/hooks/ping.yaml"]}
+    assert errors_of(sites, dbs, dns) == []
+
+
+def test_bad_deploy_hooks_are_named():
+    sites, dbs, dns = good_model()
+    sites["alpha"]["deploy_hooks"] = {"build_afterr": ["a.yml"], "build_before": "a.yml", "finalize_after": ["", "x.sh"]}
+    assert errors_of(sites, dbs, dns) == [
+        "site alpha: deploy_hooks.build_afterr: unknown point (one of build_before, build_after, finalize_before, finalize_after)",
+        "site alpha: deploy_hooks.build_before: must be a list of task files",
+        "site alpha: deploy_hooks.finalize_after[0]: '' is not the path of a task file (.yml)",
+        "site alpha: deploy_hooks.finalize_after[1]: 'x.sh' is not the path of a task file (.yml)",
+    ]
+    sites["alpha"]["deploy_hooks"] = ["a.yml"]
+    assert errors_of(sites, dbs, dns) == [
+        "site alpha: deploy_hooks: must be a mapping of build_before, build_after, finalize_before, finalize_after"]
+
+
 def test_several_problems_give_several_lines():
     sites, dbs, dns = good_model()
     sites["alpha"]["php_version"] = "5.6"
