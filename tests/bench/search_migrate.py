@@ -269,7 +269,7 @@ def main():
                                       "--generate", "candidatures:%d" % args.docs],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             args.meili_url = "http://127.0.0.1:%d" % port
-        wait(args.meili_url + "/health")
+        wait(args.meili_url + "/health", seconds=300)  # generating the index takes a while on a loaded host
         load_start, speed_start = os.getloadavg(), host_speed()
         source = MeiliSource(args.meili_url, args.meili_key, "candidatures", page_size=1000)
 
