@@ -324,10 +324,10 @@ def main():
         if module._diff:
             result["diff"] = plan_diff(plan)
         if module.check_mode:
-            result.update(changed=True, executed_commands=drv.commands,
-                          msg="would dump %s to %s, verify it in %s (row counts of %d table(s), %d routine(s)/trigger(s)/"
-                              "view(s)/event(s)), then drop it" % (target, plan["path"], result["verified_in"],
-                                                                    len(plan["counts"]), len(plan["objects"])))
+            would = ("would dump %s to %s, verify it in %s (row counts of %d table(s), %d routine(s)/trigger(s)/"
+                     "view(s)/event(s)), then drop it"
+                     % (target, plan["path"], result["verified_in"], len(plan["counts"]), len(plan["objects"])))
+            result.update(changed=True, executed_commands=drv.commands, msg=would)
             module.exit_json(**result)
         # Act: dump, verify in a throw-away server, keep the sidecars, drop.
         dump_and_verify(module, drv, plan, result, audit)
