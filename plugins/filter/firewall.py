@@ -189,6 +189,8 @@ def _database_rules(r):
         if r.in_group(group):
             owners = r.owners(engine, {r.hostname})
             r.add(port, r.hosts_of(owners), f"{engine} for the web hosts of {', '.join(owners)}")
+            # db_move.yml: the tier's members copy, replicate or subscribe from the old server.
+            r.add(port, r.others(TIER_GROUPS[engine]), f"{engine} for the database tier (db_move.yml's copy)")
     lbs = r.others("lb")
     if r.in_group("galera"):
         galera = r.others("galera")

@@ -68,21 +68,25 @@ def test_whc_opens_databases_only_to_the_hosts_of_their_sites(lab):
         22: ["10.77.0.0/24"],
         80: ["0.0.0.0/0", "::/0"],
         443: ["0.0.0.0/0", "::/0"],
-        # placementspot runs on whc_2 and keeps its MySQL databases on whc.
-        3306: ["10.77.0.12/32"],
-        # aerotalent (web_01, web_02) keeps its PostgreSQL database on whc.
-        5432: ["10.77.0.31/32", "10.77.0.32/32"],
+        # placementspot runs on whc_2 and keeps its MySQL databases on whc; the tier's members copy from
+        # whc when a database moves (db_move.yml).
+        3306: ["10.77.0.12/32"] + TIER,
+        # aerotalent (web_01, web_02) keeps its PostgreSQL database on whc; the tier's members subscribe.
+        5432: ["10.77.0.31/32", "10.77.0.32/32"] + TIER,
         # the legacy Typesense on whc serves aerotalent's web hosts; whc's own sites use loopback.
         8108: ["10.77.0.31/32", "10.77.0.32/32"],
     }
 
 
-def test_aws_01_database_is_local_only(lab):
-    # campaigns belongs to aeromails, which runs on aws_01 itself: no remote source, port closed.
-    assert _rules(lab, "aws_01") == {22: ["10.77.0.0/24"], 80: ANY, 443: ANY}
+def test_aws_01_database_is_open_to_the_tier_only(lab):
+    # campaigns belongs to aeromails, which runs on aws_01 itself: no web host reaches it; only the tier's
+    # members, for a move (db_move.yml -e from=aws_01).
+    assert _rules(lab, "aws_01") == {22: ["10.77.0.0/24"], 80: ANY, 443: ANY, 3306: TIER}
 
 
 ANY = ["0.0.0.0/0", "::/0"]
+# The database tier's members (groups galera and patroni: db_01..db_03).
+TIER = ["10.77.0.61/32", "10.77.0.62/32", "10.77.0.63/32"]
 
 
 @pytest.mark.parametrize("host", ["web_01", "web_02", "whc_2"])
@@ -203,6 +207,8 @@ def test_tier_members_open_replication_to_each_other_and_health_checks_to_the_lo
     assert rules[4567] == peers and rules[4568] == peers and rules[4444] == peers
     assert rules[2379] == peers and rules[2380] == peers
     assert rules[9200] == lb
+    # The old MariaDB/MySQL servers (whc, aws_01) reach a member for a move back (db_move.yml -e from=db_01).
+    assert ["10.77.0.11/32", "10.77.0.13/32"] == [s for s in rules[3306] if s not in lb + peers]
     assert set(lb + peers) <= set(rules[3306]) and rules[5432] == sorted(lb + peers) and rules[8008] == sorted(lb + peers)
     assert 80 not in rules and 443 not in rules
 
