@@ -65,8 +65,8 @@ def summarize(kind, site, params, status, events, seconds):
             return f"{kind} of {site} FAILED on {host} at '{task}' {took}: {msg} / échec{kept}"
         return f"{kind} of {site} {status.upper()} {took} (see the output / voir la sortie)"
     if kind == "deploy":
-        shas = _facts(events, "laravel_app_sha")
-        current = _facts(events, "laravel_app_current_sha")
+        shas = _facts(events, "laravel_release_sha")
+        current = _facts(events, "laravel_release_current_sha")
         if not shas:
             return f"deploy of {site}: no host of this run serves the site {took}"
         hosts = sorted(shas)
@@ -79,7 +79,7 @@ def summarize(kind, site, params, status, events, seconds):
         health = "health check OK" if set(hosts) - set(unchanged) <= healthy else "health check not seen"
         return f"deployed {sha} ({ref}) to {', '.join(hosts)} {took}; {health} / déployé"
     if kind == "rollback":
-        chosen = _facts(events, "laravel_app_release")
+        chosen = _facts(events, "laravel_release_id")
         target = ", ".join(sorted(set(chosen.values()))) or params.get("release") or "the previous release"
         return f"rolled {site} back to {target} {took}; health check OK / retour arrière fait"
     # The hosts the action ran on: validate.yml's play (imported first, on every host) does not count.

@@ -76,6 +76,18 @@ def test_deploy_v2_switches_and_workers_run_new_code(host):
     assert row["version"] == "v2" and row["release"] == after
 
 
+def test_deploy_hooks_ran_at_their_points(host):
+    # sites.demo.deploy_hooks (molecule.yml): build_after ran in the new release before the switch (the
+    # release before it was live), finalize_after after the switch (the new release live).
+    release = release_of(host)
+    built = host.file("/srv/www/demo/current/hook_build_after.txt").content_string.split()
+    assert built[0] == f"release={release}"
+    assert built[1].startswith("live=") and built[1] not in ("live=" + release, "live=none"), built
+    assert host.file(f"/srv/www/demo/releases/{built[1][len('live='):]}").is_directory
+    final = host.file("/srv/www/demo/current/hook_finalize_after.txt").content_string.split()
+    assert final == [f"release={release}", f"live={release}"]
+
+
 def test_bad_migration_keeps_old_release(host):
     before = release_of(host)
     rc, out = playbook("deploy.yml", "-e", "site=demo", "-e", "ref=bad-migration")

@@ -72,7 +72,7 @@ def test_deploy_runs_forges_script_as_forge_and_pulls_the_new_commit(host, fixed
     rc, out = playbook("deploy.yml", "-e", "site=shop", "-e", fixed_model, "-e", as_forge)
     assert rc == 0, out[-3000:]
     assert head(host) == new
-    assert "Restarting FPM..." in task_output(out, "laravel_app : Show the deploy script's output"), out[-3000:]
+    assert "Restarting FPM..." in task_output(out, "laravel_release : Show the deploy script's output"), out[-3000:]
     assert host.file(SITE_DIR + "/vendor/autoload.php").exists
     assert host.file(ENV).md5sum == env_before
     assert_forge_owns_the_site(host)
@@ -82,7 +82,7 @@ def test_deploy_runs_forges_script_as_forge_and_pulls_the_new_commit(host, fixed
 def test_a_second_deploy_is_a_no_op(host, fixed_model):
     rc, out = playbook("deploy.yml", "-e", "site=shop", "-e", fixed_model)
     assert rc == 0, out[-3000:]
-    assert "already checked out: nothing to do" in task_output(out, "laravel_app : Report what the deploy does (Forge site)")
+    assert "already checked out: nothing to do" in task_output(out, "laravel_release : Report what the deploy does (Forge site)")
     assert "changed=0" in out.split("PLAY RECAP")[-1].split("mol-forge")[1].splitlines()[0]
 
 
@@ -168,7 +168,7 @@ def test_rollback_of_a_forge_site_is_refused_with_its_reason(host, fixed_model):
     before = (head(host), host.file(ENV).md5sum)
     rc, out = playbook("rollback.yml", "-e", "site=shop", "-e", fixed_model)
     assert rc != 0
-    message = task_output(out, "laravel_app : Refuse the rollback of a Forge site")
+    message = task_output(out, "laravel_release : Refuse the rollback of a Forge site")
     assert "site shop, host mol-forge, field layout (forge): no rollback of a Forge site here" in message, out[-3000:]
     assert "revert the commit on that branch, push, then deploy.yml -e site=shop" in message
     assert (head(host), host.file(ENV).md5sum) == before

@@ -15,10 +15,10 @@ def _events(ok=True):
            "event_data": {"task": "Keep the commit to deploy"}}
     yield {"event": "runner_on_ok", "counter": 2, "stdout": "ok: [web_01]",
            "event_data": {"host": "web_01", "task": "Keep the commit to deploy",
-                          "res": {"ansible_facts": {"laravel_app_sha": SHA}}}}
+                          "res": {"ansible_facts": {"laravel_release_sha": SHA}}}}
     yield {"event": "runner_on_ok", "counter": 3, "stdout": "",
            "event_data": {"host": "web_01", "task": "Decide whether a new release is needed",
-                          "res": {"ansible_facts": {"laravel_app_current_sha": "0" * 40}}}}
+                          "res": {"ansible_facts": {"laravel_release_current_sha": "0" * 40}}}}
     yield {"event": "playbook_on_task_start", "counter": 4, "stdout": "TASK [Check the health path through nginx]",
            "event_data": {"task": "Check the health path through nginx"}}
     if ok:

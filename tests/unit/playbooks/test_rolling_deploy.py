@@ -69,7 +69,7 @@ def test_a_site_on_one_host_needs_no_load_balancer(lab):
 
 @pytest.mark.parametrize("site,message", [("nope", "Unknown site"), ("shared.test", "Unknown site")])
 def test_an_unknown_site_is_refused_before_any_node(lab, site, message):
-    # rolling_deploy.yml, not deploy.yml: deploy.yml's node step (laravel_app) must never run on
+    # rolling_deploy.yml, not deploy.yml: deploy.yml's node step (laravel_app, laravel_release) must never run on
     # this machine; the check is the same play.
     result, steps = run(lab, "rolling_deploy.yml", "-e", f"site={site}")
     assert result.returncode != 0

@@ -1,4 +1,4 @@
-"""Pure logic of roles/laravel_app (filter_plugins/laravel_app.py).
+"""Pure logic of roles/laravel_app (filter_plugins/laravel_app.py); releases: test_laravel_release_filters.py.
 
 The artisan deny list and the .env name rules moved to plugins/filter (test_artisan.py, test_env_names.py).
 """
@@ -14,8 +14,6 @@ _spec = importlib.util.spec_from_file_location(
 )
 la = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(la)
-
-SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -52,35 +50,6 @@ def test_env_sqlite_and_postgresql():
     assert env["DB_CONNECTION"] == "sqlite" and "DB_HOST" not in env
     env = dict(la.laravel_app_env({"name": "d"}, {"db_password": "x"}, {"connection": "postgresql", "database": "d"}))
     assert env["DB_CONNECTION"] == "pgsql" and env["DB_PORT"] == "5432" and env["DB_USERNAME"] == "d"
-
-
-def test_pick_sha():
-    out = f"{SHA}\trefs/heads/main\n{'1' * 40}\trefs/tags/v2\n{'2' * 40}\trefs/tags/v2^{{}}\n"
-    assert la.laravel_app_pick_sha(out, "main") == SHA
-    assert la.laravel_app_pick_sha(out, "v2") == "2" * 40
-    assert la.laravel_app_pick_sha(out, "nope") == ""
-    assert la.laravel_app_pick_sha("", "abcdef1") == "abcdef1"
-
-
-def test_release_id():
-    assert la.laravel_app_release_id("20261124221500", SHA) == "20261124221500-0123456"
-    with pytest.raises(ValueError):
-        la.laravel_app_release_id("2026", SHA)
-
-
-def test_releases_to_delete_keeps_current_and_previous():
-    rel = [f"2026010100000{i}-abcdef{i}" for i in range(7)]
-    assert la.laravel_app_releases_to_delete(rel, 3) == rel[:4]
-    # after a rollback, current and previous may be old: never deleted
-    assert la.laravel_app_releases_to_delete(rel, 3, current=rel[0], previous=rel[1]) == rel[2:4]
-    assert la.laravel_app_releases_to_delete(rel[:2], 5) == []
-    assert la.laravel_app_releases_to_delete(rel + ["current.new-x", "junk"], 1) == rel[:5]
-
-
-def test_previous_release():
-    rel = ["20260101000003-aaaaaaa", "20260101000001-bbbbbbb", "20260101000002-ccccccc"]
-    assert la.laravel_app_previous_release(rel, "20260101000003-aaaaaaa") == "20260101000002-ccccccc"
-    assert la.laravel_app_previous_release(rel, "20260101000001-bbbbbbb") == ""
 
 
 def test_worker_instances_one_per_process_with_defaults():
