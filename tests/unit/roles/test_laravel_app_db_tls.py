@@ -1,15 +1,9 @@
 """What a site's .env gets for TLS to its database (roles/laravel_app filter_plugins/laravel_app.py):
 the names Laravel's config/database.php reads."""
 
-import importlib.util
-import os
+from role_filters import load
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-_spec = importlib.util.spec_from_file_location(
-    "laravel_app_filters_tls", os.path.join(ROOT, "roles", "laravel_app", "filter_plugins", "laravel_app.py")
-)
-la = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(la)
+la = load("laravel_app")
 
 CA = "/etc/ssl/infra-db/ca.crt"
 TLS_NAMES = {"MYSQL_ATTR_SSL_CA", "DB_SSLMODE", "DB_SSLROOTCERT", "PGSSLROOTCERT"}

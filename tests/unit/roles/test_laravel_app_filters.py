@@ -3,17 +3,11 @@
 The artisan deny list and the .env name rules moved to plugins/filter (test_artisan.py, test_env_names.py).
 """
 
-import importlib.util
-import os
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-_spec = importlib.util.spec_from_file_location(
-    "laravel_app_filters", os.path.join(ROOT, "roles", "laravel_app", "filter_plugins", "laravel_app.py")
-)
-la = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(la)
+from role_filters import load
+
+la = load("laravel_app")
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -1,16 +1,10 @@
 """Pure logic of roles/laravel_release (filter_plugins/laravel_release.py): refs, release ids, retention."""
 
-import importlib.util
-import os
-
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-_spec = importlib.util.spec_from_file_location(
-    "laravel_release_filters", os.path.join(ROOT, "roles", "laravel_release", "filter_plugins", "laravel_release.py")
-)
-lr = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lr)
+from role_filters import load
+
+lr = load("laravel_release")
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
