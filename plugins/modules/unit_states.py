@@ -18,6 +18,8 @@ description:
     (C(NeedDaemonReload)), or when a listed unit is not loaded yet.
   - A unit asked C(started) that systemd does not know fails the task, naming the unit; a unit asked
     C(stopped) that systemd does not know is already as asked.
+  - A unit asked C(stopped) that has failed is not running, but its failure is kept by systemd and leaves the
+    host C(degraded); its failure is forgotten (C(systemctl reset-failed)), which reports a change.
   - In check mode nothing is done; the actions that would be taken are returned.
 version_added: "1.0.0"
 author: Infrastructure team (!UNKNOWN)
@@ -96,8 +98,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 PROPERTIES = ["Id", "LoadState", "ActiveState", "UnitFileState", "NeedDaemonReload"]
 RUNNING = ("active", "activating", "reloading", "deactivating")
-# Off before on: stop, then disable, then mask; unmask, then enable, then start.
-ORDER = ["stop", "disable", "mask", "unmask", "enable", "start"]
+# Off before on: stop (or forget a failure), then disable, then mask; unmask, then enable, then start.
+ORDER = ["stop", "reset-failed", "disable", "mask", "unmask", "enable", "start"]
 ENABLED = ("enabled", "enabled-runtime", "static", "indirect", "generated", "alias", "linked", "linked-runtime")
 
 
@@ -157,6 +159,9 @@ def plan(units, states):
                 verbs.append("start")
         if unit.get("state") == "stopped" and active in RUNNING:
             verbs.append("stop")
+        if unit.get("state") == "stopped" and active == "failed":
+            # Stopped already, but its failure keeps the host "degraded" (systemctl is-system-running).
+            verbs.append("reset-failed")
         if verbs:
             actions.append((name, sorted(verbs, key=ORDER.index)))
     return actions, reload_needed, errors

@@ -84,3 +84,17 @@ def test_a_pruned_unit_is_stopped_and_disabled():
     actions, _unused, errors = unit_states.plan([dict(name="shop-worker@default-2.service", state="stopped", enabled=False,
                                                 masked=None)], states)
     assert errors == [] and actions == [("shop-worker@default-2.service", ["stop", "disable"])]
+
+
+def test_a_failed_unit_asked_stopped_has_its_failure_forgotten_before_it_is_masked():
+    # Debian's mariadb.socket on a Galera member: failed at boot (start limit hit), to be stopped and masked.
+    states = {"mariadb.socket": {"LoadState": "loaded", "ActiveState": "failed", "UnitFileState": "enabled"}}
+    actions, _reload, errors = unit_states.plan(
+        [{"name": "mariadb.socket", "state": "stopped", "enabled": False, "masked": True}], states)
+    assert errors == []
+    assert actions == [("mariadb.socket", ["reset-failed", "disable", "mask"])]
+
+
+def test_a_stopped_unit_that_did_not_fail_is_left_alone():
+    states = {"x.service": {"LoadState": "masked", "ActiveState": "inactive", "UnitFileState": "masked"}}
+    assert unit_states.plan([{"name": "x", "state": "stopped", "masked": True}], states)[0] == []
