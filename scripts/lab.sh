@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lab: one systemd container per host of inventories/lab, on the podman network `lab`.
 #   bash scripts/lab.sh up        set-up, containers, then converge lab/site.yml (lab services, then playbooks/site.yml)
-#   bash scripts/lab.sh start     containers only (a new one gets its admin over podman: lab/bootstrap.yml)
+#   bash scripts/lab.sh start     containers only (a new one gets its admin over podman: lab/bootstrap.yml; a
+#                                 stopped database tier is started again in order: playbooks/db_cluster.yml)
 #   bash scripts/lab.sh converge  ansible-playbook lab/site.yml (the lab is the default inventory)
 #   bash scripts/lab.sh status    containers and their addresses
 #   bash scripts/lab.sh down      remove the containers and the network
@@ -61,9 +62,13 @@ start() {
   recover_stale
   podman network exists "$network" || podman network create --subnet "$subnet" "$network" >/dev/null
   local new=()
+  restarted_db=0
   while IFS=$'\t' read -r host container ip; do
     if podman container exists "$container"; then
-      [ "$(podman inspect -f '{{.State.Running}}' "$container")" = true ] || podman start "$container" >/dev/null
+      if [ "$(podman inspect -f '{{.State.Running}}' "$container")" != true ]; then
+        podman start "$container" >/dev/null
+        case "$host" in db_*) restarted_db=1 ;; esac
+      fi
       continue
     fi
     echo "== starting $container ($ip)"
@@ -100,7 +105,13 @@ case "${1:-up}" in
     start
     ansible-playbook lab/site.yml
     ;;
-  start) keep_cgroups; start ;;
+  start)
+    keep_cgroups; start
+    # Every member of the tier stopped at once (the machine or the session ended): no member may start a
+    # cluster on its own (Galera, Patroni's etcd); db_cluster.yml's full-cluster restart path does it
+    # (docs/databases.md, "Full-cluster restart").
+    if [ "$restarted_db" = 1 ]; then ansible-playbook playbooks/db_cluster.yml; fi
+    ;;
   converge)
     shift; key
     if [ "${LAB_MITOGEN:-0}" = 1 ]; then  # opt-in (docs/lab.md): Mitogen's strategy over the same SSH
