@@ -22,6 +22,9 @@ description:
     after a position (a site still writing); C(catch_up) waits until the destination executed the
     source's last position, then forgets the replication; C(set_aside) dumps the destination's stale
     copy of the database under /var/backups/infra, then drops it (a move back onto the old server).
+  - C(freeze) with O(watch) and C(catch_up) with O(compare) are the whole write freeze in two module runs, one
+    per server (lock, watch, late writes and sums of the source; catch-up, sums, comparison and unlock on the
+    destination), because each round trip to a host costs time during which the site cannot write.
   - The move's password travels in a temporary option file readable by root only, never on a
     command line.
 version_added: "1.0.0"
@@ -68,6 +71,20 @@ options:
     description: Seconds catch_up waits for the destination.
     type: int
     default: 60
+  watch:
+    description:
+      - C(freeze) only. Seconds to watch, after the lock, for a write to the database by a session outside its
+        accounts; then, in the same run, the binary log since the freeze is read (C(count), C(events)) and, when
+        nothing wrote, the frozen database is summed (C(tables), C(rows)). When something wrote, the accounts are
+        unlocked again before the module returns (C(unfrozen)). 0 locks only (the watch left to C(writes_since)).
+    type: float
+    default: 0
+  compare:
+    description:
+      - C(catch_up) only. The sums of the frozen source (C(freeze)'s C(tables)); once caught up, the destination
+        is summed the same way and compared in the same run (C(differ)), and when equal the database's
+        O(accounts) are unlocked on the destination.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -77,6 +94,14 @@ attributes:
 """
 
 EXAMPLES = r"""
+- name: Freeze the source, watch one second, sum it (one run)
+  infra.hosting.db_move_mysql:
+    state: freeze
+    name: placementspot_prod
+    accounts: "{{ db_move_source.accounts }}"
+    watch: 1
+  register: db_move_freeze
+
 - name: Copy the database from the old server
   infra.hosting.db_move_mysql:
     state: copy
@@ -99,9 +124,35 @@ accounts:
   elements: dict
 events:
   description: Binary-log events that wrote to the database after the position (first 20).
-  returned: writes_since
+  returned: writes_since, freeze with watch
   type: list
   elements: dict
+count:
+  description: How many binary-log events wrote to the database after the position.
+  returned: writes_since, freeze with watch
+  type: int
+tables:
+  description: Per table, its rows and checksum (module_utils/db_checksums), of the frozen source or of the destination.
+  returned: freeze with watch (nothing wrote), catch_up with compare
+  type: dict
+rows:
+  description: Rows of all the tables summed.
+  returned: freeze with watch, catch_up with compare
+  type: int
+differ:
+  description: Tables whose rows or checksum differ between the two sides (empty - equal).
+  returned: catch_up with compare
+  type: list
+  elements: str
+unfrozen:
+  description: The accounts were unlocked again because something wrote during the watch.
+  returned: freeze with watch
+  type: bool
+sessions_cut:
+  description: Sessions of the database's accounts that the freeze cut (their ids).
+  returned: freeze
+  type: list
+  elements: int
 facts:
   description: log_bin, binlog_format, server_id, version, tables (source_facts, destination_facts), replica (destination_facts).
   returned: source_facts, destination_facts
@@ -111,8 +162,12 @@ path:
   returned: set_aside
   type: str
 seconds:
-  description: Seconds the step took (copy, catch_up).
+  description: Seconds the step took (copy, catch_up - until caught up).
   returned: copy, catch_up
+  type: float
+verify_seconds:
+  description: Seconds the destination's sums and the comparison took after the catch-up.
+  returned: catch_up with compare
   type: float
 """
 
@@ -122,6 +177,7 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
     CONNECTION_NAME, MoveError, accounts_of, change_master_sql, drop_replica_sql, events_touching, find_position,
     lock_statements, position_before, position_from_status, replica_state, run_step, sessions_to_cut, sql_string)
@@ -316,26 +372,8 @@ def step_replicate(module, params):
     raise MoveError("the replication from %s did not start within 30 s: %s" % (params["source_host"], replica_state(replica_rows())))
 
 
-def step_freeze(module, params):
-    accounts = params["accounts"]
-    if module.check_mode:
-        return True, {"accounts": accounts, "position": None, "sessions_cut": []}
-    run_statements(lock_statements(accounts, lock=True))
-    own = run_sql("SELECT CONNECTION_ID() AS id")[0]["id"]
-    processlist = [{"id": r["ID"], "user": r["USER"], "db": r["DB"], "command": r["COMMAND"]}
-                   for r in run_sql("SELECT ID, USER, DB, COMMAND FROM information_schema.PROCESSLIST")]
-    cut = sessions_to_cut(processlist, params["name"], {a["user"] for a in accounts}, own_ids=[own])
-    for session in cut:
-        try:
-            run_sql("KILL %d" % session)
-        except MoveError as error:  # a session that ended meanwhile
-            if "Unknown thread" not in str(error):
-                raise
-    return True, {"accounts": accounts, "position": master_position(), "sessions_cut": cut}
-
-
-def step_writes_since(module, params):
-    name, start = params["name"], params["position"]
+def late_writes(name, start):
+    """Binary-log events that wrote to database ``name`` after position ``start`` (all of them, in order)."""
     files = [r["Log_name"] for r in run_sql("SHOW BINARY LOGS")]
     if start["file"] not in files:
         raise MoveError("binary log %s is gone from the source" % start["file"])
@@ -347,12 +385,57 @@ def step_writes_since(module, params):
         events = [{"file": log, "pos": int(e["Pos"]), "event_type": e["Event_type"], "info": e["Info"] or ""}
                   for e in run_sql(sql)]
         found.extend(events_touching(events, name))
-    return False, {"events": [dict(e, info=e["info"][:200]) for e in found[:20]], "count": len(found)}
+    return found
+
+
+def writes_result(found):
+    return {"events": [dict(e, info=e["info"][:200]) for e in found[:20]], "count": len(found)}
+
+
+def step_freeze(module, params):
+    """Lock the accounts and cut their sessions; with ``watch``, the whole freeze on the source in this one run:
+    the watch for a writer outside those accounts (the lock undone when one wrote: ``count`` > 0), then the
+    sums of the frozen database (``tables``, ``rows``) for the destination's catch-up to compare."""
+    accounts = params["accounts"]
+    if module.check_mode:
+        return True, {"accounts": accounts, "position": None, "sessions_cut": [], "count": 0, "events": [],
+                      "tables": {}, "rows": 0}
+    run_statements(lock_statements(accounts, lock=True))
+    own = run_sql("SELECT CONNECTION_ID() AS id")[0]["id"]
+    processlist = [{"id": r["ID"], "user": r["USER"], "db": r["DB"], "command": r["COMMAND"]}
+                   for r in run_sql("SELECT ID, USER, DB, COMMAND FROM information_schema.PROCESSLIST")]
+    cut = sessions_to_cut(processlist, params["name"], {a["user"] for a in accounts}, own_ids=[own])
+    for session in cut:
+        try:
+            run_sql("KILL %d" % session)
+        except MoveError as error:  # a session that ended meanwhile
+            if "Unknown thread" not in str(error):
+                raise
+    result = {"accounts": accounts, "position": master_position(), "sessions_cut": cut}
+    if not params["watch"]:
+        return True, result
+    time.sleep(params["watch"])
+    found = late_writes(params["name"], result["position"])
+    result.update(writes_result(found))
+    if found:
+        run_statements(lock_statements(accounts, lock=False))
+        result.update(unfrozen=True, tables={}, rows=0)
+        return True, result
+    sums = sums_of("mysql", params["name"])
+    result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()), unfrozen=False)
+    return True, result
+
+
+def step_writes_since(module, params):
+    return False, writes_result(late_writes(params["name"], params["position"]))
 
 
 def step_catch_up(module, params):
+    """Wait until the destination executed the source's last position and forget the replication; with
+    ``compare`` (the frozen source's sums), sum the destination and compare in the same run (``differ``), and
+    when equal unlock the database's ``accounts`` here (a move back finds them locked)."""
     if module.check_mode:
-        return True, {"seconds": 0.0}
+        return True, {"seconds": 0.0, "differ": [], "tables": {}, "rows": 0}
     target, started = params["position"], time.time()
     while True:
         state = replica_state(replica_rows())
@@ -365,9 +448,18 @@ def step_catch_up(module, params):
             break
         if time.time() - started > params["timeout"]:
             raise MoveError("not caught up after %d s: at %s, the source at %s" % (params["timeout"], done, target))
-        time.sleep(0.2)
+        time.sleep(0.05)
     run_statements(drop_replica_sql())
-    return True, {"seconds": round(time.time() - started, 2), "position": done}
+    result = {"seconds": round(time.time() - started, 2), "position": done}
+    if params["compare"] is None:
+        return True, result
+    sums = sums_of("mysql", params["name"])
+    differ = differing_tables(sums, params["compare"])
+    result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()), differ=differ,
+                  verify_seconds=round(time.time() - started - result["seconds"], 2))
+    if not differ and params["accounts"]:
+        run_statements(lock_statements(params["accounts"], lock=False))
+    return True, result
 
 
 def step_unfreeze(module, params):
@@ -410,6 +502,8 @@ def main():
             "position": {"type": "dict"},
             "accounts": {"type": "list", "elements": "dict", "default": []},
             "timeout": {"type": "int", "default": 60},
+            "watch": {"type": "float", "default": 0},
+            "compare": {"type": "dict"},
         },
         supports_check_mode=True,
     )

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: db_move_postgresql
 short_description: One step of a PostgreSQL database move by logical replication
 description:
-  - The PostgreSQL steps of playbooks/db_move.yml (tasks/db_move_postgresql.yml), each run on the host it
+  - The PostgreSQL steps of playbooks/db_move.yml (tasks/db_move_postgresql_*.yml), each run on the host it
     concerns, as the C(postgres) superuser over the local socket (C(psql), C(pg_dump)). On the source (the
     old server, e.g. Debian's PostgreSQL 15 on whc) - C(source_facts), C(grant), C(freeze), C(writes_since),
     C(unfreeze), C(catch_up), C(sequences), C(revoke). On the destination (the Patroni leader) -

@@ -80,93 +80,9 @@ rows:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.db_engine import (
-    DbError, MysqlDriver, PostgresqlDriver, check_name, parse_tsv, to_int)
-
-# Settings that decide a row's text in PostgreSQL: the same on both servers of a move.
-PG_SESSION = ("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
-              "SET extra_float_digits = 1; SET bytea_output = 'hex'; ")
-
-
-def quote_identifier(name):
-    """A MySQL identifier between backticks (a backtick inside doubled)."""
-    return "`%s`" % str(name).replace("`", "``")
-
-
-def quote_string(value):
-    """A MySQL string literal (quotes and backslashes escaped)."""
-    return "'%s'" % str(value).replace("\\", "\\\\").replace("'", "\\'")
-
-
-def columns_by_table(rows):
-    """{table: [column, ...]} from (table, column) rows already in ordinal order."""
-    tables = {}
-    for row in rows:
-        tables.setdefault(row["table"], []).append(row["column"])
-    return tables
-
-
-def row_expression(columns):
-    """SQL of one row's text: the columns joined, then which of them are NULL (CONCAT_WS skips NULLs)."""
-    quoted = [quote_identifier(c) for c in columns]
-    nulls = "CONCAT(%s)" % ", ".join("ISNULL(%s)" % q for q in quoted)
-    return "CONCAT_WS('#', %s, %s)" % (", ".join(quoted), nulls)
-
-
-def checksum_sql(database, tables):
-    """One query answering (table, rows, checksum) for every table of ``tables`` ({table: columns})."""
-    parts = []
-    for table in sorted(tables):
-        parts.append(
-            "SELECT %s, COUNT(*), COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(%s), 16), 16, 10) AS UNSIGNED)), 0) FROM %s.%s"
-            % (quote_string(table), row_expression(tables[table]), quote_identifier(database), quote_identifier(table)))
-    return " UNION ALL ".join(parts)
-
-
-def columns_sql(database):
-    return (
-        "SELECT c.TABLE_NAME, c.COLUMN_NAME FROM information_schema.COLUMNS c "
-        "JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME "
-        "WHERE c.TABLE_SCHEMA = %s AND t.TABLE_TYPE = 'BASE TABLE' ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION"
-        % quote_string(database))
-
-
-def pg_quote_identifier(name):
-    """A PostgreSQL identifier between double quotes (a double quote inside doubled)."""
-    return '"%s"' % str(name).replace('"', '""')
-
-
-def pg_checksum_sql(tables):
-    """One PostgreSQL query answering (table, rows, checksum) for every "schema.table" of ``tables``."""
-    parts = []
-    for table in sorted(tables):
-        schema, rel = table.split(".", 1)
-        parts.append(
-            "SELECT '%s', count(*), COALESCE(bit_xor(('x' || left(md5(t::text), 16))::bit(64)::bigint), 0) FROM %s.%s t"
-            % (table.replace("'", "''"), pg_quote_identifier(schema), pg_quote_identifier(rel)))
-    return PG_SESSION + " UNION ALL ".join(parts)
-
-
-def sums_of(engine, name, socket=None, port=None):
-    """{table: {rows, checksum}} of every base table of database ``name``."""
-    if engine == "postgresql":
-        driver = PostgresqlDriver(socket=socket or "/var/run/postgresql", port=port)
-        tables = driver.tables(name)
-        if not tables:
-            return {}
-        return parse_sums(driver.query(pg_checksum_sql(tables), database=name, columns=["table", "rows", "checksum"]))
-    driver = MysqlDriver(socket=socket)
-    tables = columns_by_table(driver.query(columns_sql(name), columns=["table", "column"]))
-    return parse_sums(parse_tsv(driver.query(checksum_sql(name, tables)), ["table", "rows", "checksum"])) if tables else {}
-
-
-def differing_tables(mine, other):
-    """Tables whose rows or checksum differ between two answers of this module, or that one side lacks."""
-    return sorted(t for t in set(mine) | set(other) if mine.get(t) != other.get(t))
-
-
-def parse_sums(rows):
-    return {r["table"]: {"rows": to_int(r["rows"]), "checksum": r["checksum"]} for r in rows}
+from ansible_collections.infra.hosting.plugins.module_utils.db_engine import DbError, check_name
+# The sums themselves: one definition, shared with db_move_mysql.
+from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of
 
 
 def main():

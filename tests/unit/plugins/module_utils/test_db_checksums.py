@@ -1,6 +1,6 @@
-"""db_table_checksums: the query is the same on both sides of a move and tells NULL from empty."""
+"""module_utils/db_checksums: the query is the same on both sides of a move and tells NULL from empty."""
 
-from ansible_collections.infra.hosting.plugins.modules.db_table_checksums import (
+from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import (
     checksum_sql, columns_by_table, columns_sql, parse_sums, quote_identifier, quote_string, row_expression)
 
 
@@ -35,7 +35,7 @@ def test_sums_parsed_with_counts_as_integers():
 
 
 def test_postgresql_one_query_per_database_in_a_fixed_session():
-    from ansible_collections.infra.hosting.plugins.modules.db_table_checksums import PG_SESSION, pg_checksum_sql
+    from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import PG_SESSION, pg_checksum_sql
     sql = pg_checksum_sql(["public.orders", "public.customers"])
     assert sql.startswith(PG_SESSION) and "SET TimeZone = 'UTC'" in sql
     first, second = sql[len(PG_SESSION):].split(" UNION ALL ")
@@ -44,7 +44,7 @@ def test_postgresql_one_query_per_database_in_a_fixed_session():
 
 
 def test_tables_that_differ_are_named():
-    from ansible_collections.infra.hosting.plugins.modules.db_table_checksums import differing_tables
+    from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables
     mine = {"a": {"rows": 1, "checksum": "5"}, "b": {"rows": 2, "checksum": "7"}, "c": {"rows": 0, "checksum": "0"}}
     other = {"a": {"rows": 1, "checksum": "5"}, "b": {"rows": 2, "checksum": "8"}, "d": {"rows": 0, "checksum": "0"}}
     assert differing_tables(mine, other) == ["b", "c", "d"]
