@@ -11,8 +11,9 @@ The writer (this file, `--writer`, in the bench's own client container `bench-db
 end) inserts DB_RATE rows/s (default 20), one committed transaction each, through the address a site uses: whc's
 private address before the move, and the tier's one address (db_cluster_address: HAProxy, the floating one under
 VRRP) with TLS and the CA verified (MariaDB: the CA and the server's certificate checked; PostgreSQL:
-sslmode=verify-full) from the moment the playbook reaches its switch play ("Switch the owning site's DB_HOST"), as a
-site's DB_HOST switches there. A failed write reconnects at the next tick.
+sslmode=verify-full) from the moment the playbook's switch play ("Switch the owning site's DB_HOST": the staged .env
+renamed over the live one, the configuration cache rebuilt) has ended, as a site's DB_HOST switches there. A failed
+write reconnects at the next tick.
 
 What the bench changes on the lab for its run, and takes back at the end (--keep leaves the databases):
 - whc: MariaDB gets a binary log (/etc/mysql/mariadb.conf.d/90-bench-db-move.cnf, a restart of whc's MariaDB:
@@ -59,6 +60,9 @@ NAMES = {"mariadb": "bench_move", "postgresql": "bench_move_pg"}
 PORTS = {"mariadb": 3306, "postgresql": 5432}
 ENGINES = {"mariadb": "mysql", "postgresql": "postgresql"}
 MARK = "bench-db-move"
+# The play after the site's switch: the site writes to the tier from there on (an upper bound: its staged .env
+# is in place and its configuration cache rebuilt when that play begins).
+SWITCHED = "PLAY [Clean up after the switch]"
 BINLOG_CNF = "/etc/mysql/mariadb.conf.d/90-bench-db-move.cnf"
 MAX_WRITER_SECONDS = 5400  # the writer's own bound, whatever happens to the bench
 
@@ -342,8 +346,14 @@ def model_file(engine, host):
     return handle.name
 
 
+def writer_first_id():
+    """The writer's first id: 1,000 per second of the clock, so that a run starting soon after another (the way
+    back after the move) never reuses its ids (at 10 per second it did: duplicate keys counted as failed writes)."""
+    return int(time.time()) * 1000
+
+
 def move(engine, source_address, dest_address, tls_side, model, extra, rate, first_id):
-    """The writer on `source_address` then, from the switch play on, `dest_address`; db_move.yml meanwhile."""
+    """The writer on `source_address` then, once the switch play ended, `dest_address`; db_move.yml meanwhile."""
     name = NAMES[engine]
     writer_proc = subprocess.Popen(
         ["podman", "exec", "-i", CLIENT, "python3", "/usr/local/bin/db-move-writer", "--writer", engine,
@@ -368,14 +378,15 @@ def move(engine, source_address, dest_address, tls_side, model, extra, rate, fir
         for key, pattern in (("copy", "TASK [Copy a consistent snapshot"),
                              ("copy", "TASK [Create the database on the leader"),
                              ("copied", "TASK [Replicate the writes made since"), ("copied", "TASK [Freeze the writes"),
-                             ("freeze", "TASK [Freeze the writes"), ("catch_up", "TASK [Let the destination execute"),
+                             ("freeze", "TASK [Freeze the writes"), ("catch_up", "TASK [Catch up to the source's last"),
                              ("catch_up", "TASK [Wait until the subscription confirmed"),
                              ("caught_up", "TASK [Read the sequences of the old server"),
                              ("caught_up", "TASK [Sum every table on the source"),
-                             ("switch", "PLAY [Switch the owning site's DB_HOST]")):
+                             ("caught_up", "TASK [Note the sums, where the data landed"),
+                             ("switch", SWITCHED)):
             if line.startswith(pattern) and key not in marks:
                 marks[key] = now
-        if line.startswith("PLAY [Switch the owning site's DB_HOST]"):
+        if line.startswith(SWITCHED):
             writer_proc.stdin.write("switch\n")
             writer_proc.stdin.flush()
     rc = play.wait()
@@ -416,7 +427,7 @@ def report(label, engine, seeded, res):
                   w["longest_gap"], w["failed"], w["acknowledged"], w["acknowledged_old"], w["acknowledged_new"],
                   "?" if w["lost"] is None else w["lost"]))
         if w["switched_at"] and w["gap_from"]:
-            print("  the switch play began %.1f s into that gap; first errors: %s" % (
+            print("  the switch play ended %.1f s into that gap; first errors: %s" % (
                 w["switched_at"] - w["gap_from"], "; ".join(w["errors"][:3]) or "none"))
     if res["verified"]:
         print("  verified equal by db_move: %s rows in %s tables; frozen %s s until verified (the playbook's figure)"
@@ -502,7 +513,7 @@ def main():
                 continue
             model = model_file(engine, "db_01")
             try:
-                res = move(engine, whc, tier, "new", model, ["-e", "from=whc"], args.rate, int(time.time()) * 10)
+                res = move(engine, whc, tier, "new", model, ["-e", "from=whc"], args.rate, writer_first_id())
             finally:
                 os.unlink(model)
             report("to the tier", engine, seeded, res)
@@ -511,7 +522,7 @@ def main():
                 model = model_file(engine, "whc")
                 try:
                     back = move(engine, tier, whc, "old", model, ["-e", "from=db_01", "-e", "set_aside=true"],
-                                args.rate, int(time.time()) * 10)
+                                args.rate, writer_first_id())
                 finally:
                     os.unlink(model)
                 report("the way back", engine, seeded, back)
