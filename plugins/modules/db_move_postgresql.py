@@ -14,6 +14,9 @@ description:
     old server, e.g. Debian's PostgreSQL 15 on whc) - C(source_facts), C(grant), C(freeze), C(writes_since),
     C(unfreeze), C(catch_up), C(sequences), C(revoke). On the destination (the Patroni leader) -
     C(destination_facts), C(copy), C(subscribe), C(set_sequences), C(drop_subscription), C(set_aside).
+  - C(freeze) with O(watch) on the source and C(set_sequences) with O(compare) on the leader are the whole write
+    freeze in two module runs, one per server, because each round trip to a host costs time during which the
+    site cannot write.
   - C(grant) creates the move's role (LOGIN REPLICATION, member of pg_read_all_data) and a publication of every
     table of the database; C(copy) creates the database owned by the source's owner and loads the source's
     schema (C(pg_dump --schema-only --no-publications --no-subscriptions --no-acl)); C(subscribe) creates the
@@ -74,9 +77,23 @@ options:
     elements: dict
     default: []
   timeout:
-    description: Seconds subscribe and catch_up wait.
+    description: Seconds subscribe and catch_up wait (and freeze with O(watch), for the slot's confirmation).
     type: int
     default: 120
+  watch:
+    description:
+      - C(freeze) only. Seconds to watch, after the freeze, for a session on the database or a write to it by a
+        role outside O(roles); then, in the same run, when nothing showed, the subscription's slot confirmed up to
+        the freeze's position, the sequences read (C(sequences)) and the frozen database summed (C(tables),
+        C(rows)). When something showed, the roles may log in again before the module returns (C(unfrozen)).
+        0 freezes only (the watch left to C(writes_since), the rest to C(catch_up) and C(sequences)).
+    type: float
+    default: 0
+  compare:
+    description:
+      - C(set_sequences) only. The frozen source's sums (C(freeze)'s C(tables)); the database here is summed the
+        same way after the sequences are set, and compared in the same run (C(differ)).
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -117,14 +134,35 @@ writes:
   type: int
 sessions:
   description: Sessions on the database after the freeze ({pid, user, application}).
-  returned: writes_since
+  returned: writes_since, freeze with watch
   type: list
   elements: dict
+late_writes:
+  description: Tuple writes to the database during the watch.
+  returned: freeze with watch
+  type: int
+unfrozen:
+  description: Something showed during the watch, and the roles were allowed to log in again.
+  returned: freeze with watch
+  type: bool
 sequences:
   description: Sequences of the source ({schema, name, last_value}).
-  returned: sequences
+  returned: sequences, freeze with watch
   type: list
   elements: dict
+tables:
+  description: Per table, its rows and checksum (module_utils/db_checksums), of the frozen source or of the leader.
+  returned: freeze with watch, set_sequences with compare
+  type: dict
+rows:
+  description: Rows of all the tables summed.
+  returned: freeze with watch, set_sequences with compare
+  type: int
+differ:
+  description: Tables whose rows or checksum differ between the two sides (empty - equal).
+  returned: set_sequences with compare
+  type: list
+  elements: str
 path:
   description: Dump of the copy set aside (set_aside), null when there was none.
   returned: set_aside
@@ -140,6 +178,7 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of
 from ansible_collections.infra.hosting.plugins.module_utils.db_engine import PostgresqlDriver, to_int
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
     PG_MOVER, MoveError, lsn_reached, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles, pg_source_problems,
@@ -329,9 +368,14 @@ def sessions_on(drv, name):
 
 
 def step_freeze(module, params):
+    """Roles NOLOGIN and their sessions terminated; with ``watch``, the whole freeze on the source in this one run:
+    the watch for a session or a write outside those roles (the roles allowed to log in again at once when one
+    showed: ``unfrozen``), the subscription's slot confirmed up to the freeze's position, the sequences read and
+    the frozen database summed, for the leader's run to set and compare."""
     drv, name = driver(params), params["name"]
     if module.check_mode:
-        return True, {"position": None, "writes": 0, "sessions_cut": 0}
+        return True, {"position": None, "writes": 0, "sessions_cut": 0, "late_writes": 0, "sessions": [],
+                      "sequences": [], "tables": {}, "rows": 0}
     for statement in role_login_sql(params["roles"], login=False):
         q(drv, statement)
     roles = ", ".join(pg_literal(r) for r in params["roles"]) or "''"
@@ -341,7 +385,22 @@ def step_freeze(module, params):
         columns=["ok"])
     time.sleep(0.5)  # a terminated session writes its statistics as it exits
     position = q(drv, "SELECT pg_current_wal_lsn()", columns=["lsn"])[0]["lsn"]
-    return True, {"position": position, "writes": write_counter(drv, name), "sessions_cut": len(cut)}
+    result = {"position": position, "writes": write_counter(drv, name), "sessions_cut": len(cut)}
+    if not params["watch"]:
+        return True, result
+    time.sleep(params["watch"])
+    sessions, late = sessions_on(drv, name), write_counter(drv, name) - result["writes"]
+    result.update(late_writes=late, sessions=sessions, unfrozen=bool(late > 0 or sessions))
+    if result["unfrozen"]:
+        for statement in role_login_sql(params["roles"], login=True):
+            q(drv, statement)
+        result.update(sequences=[], tables={}, rows=0)
+        return True, result
+    result["confirmed_seconds"] = wait_confirmed(drv, name, position, params["timeout"])[0]
+    result["sequences"] = read_sequences(drv, name)
+    sums = sums_of("postgresql", name, port=params["port"])
+    result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()))
+    return True, result
 
 
 def step_writes_since(module, params):
@@ -358,37 +417,52 @@ def step_unfreeze(module, params):
     return bool(params["roles"]), {"roles": params["roles"]}
 
 
-def step_catch_up(module, params):
-    """On the source: wait until the subscription confirmed ``position`` (its slot's confirmed_flush_lsn)."""
-    drv, name = driver(params), params["name"]
-    if module.check_mode:
-        return True, {"seconds": 0.0}
+def wait_confirmed(drv, name, position, timeout):
+    """(seconds, lsn): wait until the subscription's slot on this source confirmed ``position``."""
     started = time.time()
     while True:
         rows = q(drv, "SELECT COALESCE(confirmed_flush_lsn::text, '') FROM pg_replication_slots WHERE slot_name = %s"
                  % pg_literal(pg_move_name(name)), columns=["lsn"])
         if not rows:
             raise MoveError("no replication slot %s on the source: the subscription is gone" % pg_move_name(name))
-        if lsn_reached(rows[0]["lsn"], params["position"]):
-            return False, {"seconds": round(time.time() - started, 2), "confirmed": rows[0]["lsn"]}
-        if time.time() - started > params["timeout"]:
-            raise MoveError("not caught up after %d s: confirmed %s, the source at %s"
-                            % (params["timeout"], rows[0]["lsn"], params["position"]))
-        time.sleep(0.2)
+        if lsn_reached(rows[0]["lsn"], position):
+            return round(time.time() - started, 2), rows[0]["lsn"]
+        if time.time() - started > timeout:
+            raise MoveError("not caught up after %d s: confirmed %s, the source at %s" % (timeout, rows[0]["lsn"], position))
+        time.sleep(0.05)
+
+
+def step_catch_up(module, params):
+    """On the source: wait until the subscription confirmed ``position`` (its slot's confirmed_flush_lsn)."""
+    if module.check_mode:
+        return True, {"seconds": 0.0}
+    seconds, lsn = wait_confirmed(driver(params), params["name"], params["position"], params["timeout"])
+    return False, {"seconds": seconds, "confirmed": lsn}
+
+
+def read_sequences(drv, name):
+    return q(drv, "SELECT schemaname, sequencename, COALESCE(last_value::text, '') FROM pg_sequences",
+             database=name, columns=["schema", "name", "last_value"])
 
 
 def step_sequences(module, params):
-    drv = driver(params)
-    rows = q(drv, "SELECT schemaname, sequencename, COALESCE(last_value::text, '') FROM pg_sequences",
-             database=params["name"], columns=["schema", "name", "last_value"])
-    return False, {"sequences": rows}
+    return False, {"sequences": read_sequences(driver(params), params["name"])}
 
 
 def step_set_sequences(module, params):
+    """Set the source's sequences here (the leader); with ``compare`` (the frozen source's sums), sum the database
+    here too and compare, in the same run (``differ``)."""
     statements = sequence_sql(params["sequences"])
     if statements and not module.check_mode:
         q(driver(params), "; ".join(statements), database=params["name"])
-    return bool(statements), {"statements": statements}
+    result = {"statements": statements}
+    if params["compare"] is not None:
+        started = time.time()
+        sums = {} if module.check_mode else sums_of("postgresql", params["name"], port=params["port"])
+        result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()),
+                      differ=[] if module.check_mode else differing_tables(sums, params["compare"]),
+                      verify_seconds=round(time.time() - started, 2))
+    return bool(statements), result
 
 
 def step_drop_subscription(module, params):
@@ -446,6 +520,8 @@ def main():
             "writes": {"type": "int", "default": 0},
             "sequences": {"type": "list", "elements": "dict", "default": []},
             "timeout": {"type": "int", "default": 120},
+            "watch": {"type": "float", "default": 0},
+            "compare": {"type": "dict"},
         },
         supports_check_mode=True,
     )
