@@ -8,9 +8,8 @@ from ansible_collections.infra.hosting.plugins.filter.packages import packages_m
 ROOT = Path(__file__).resolve().parents[4]
 # The run's installed_packages: names only (playbooks/tasks/installed_packages.yml).
 INSTALLED = ["nginx", "openssl"]
-# roles/galera is being rewritten on another branch (#18) and still passes the host's facts: its call keeps
-# working (every package "missing", apt decides) until it passes installed_packages like the others.
-OLD_CALL_PENDING = {"roles/galera/tasks/install.yml"}
+# Every role passes installed_packages now (roles/galera was the last, #18).
+OLD_CALL_PENDING = set()
 
 
 def test_only_what_is_not_installed():
