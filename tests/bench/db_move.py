@@ -379,8 +379,8 @@ def move(engine, source_address, dest_address, tls_side, model, extra, rate, fir
                              ("copy", "TASK [Create the database on the leader"),
                              ("copied", "TASK [Replicate the writes made since"), ("copied", "TASK [Freeze the writes"),
                              ("freeze", "TASK [Freeze the writes"), ("catch_up", "TASK [Catch up to the source's last"),
-                             ("catch_up", "TASK [Wait until the subscription confirmed"),
-                             ("caught_up", "TASK [Read the sequences of the old server"),
+                             ("catch_up", "TASK [Freeze the writes on the old server"),
+                             ("caught_up", "TASK [Set the sequences on the leader"),
                              ("caught_up", "TASK [Sum every table on the source"),
                              ("caught_up", "TASK [Note the sums, where the data landed"),
                              ("switch", SWITCHED)):
