@@ -31,7 +31,7 @@ class Server:
 def server(monkeypatch):
     srv = Server()
     monkeypatch.setattr(mod, "run_sql", srv.run_sql)
-    monkeypatch.setattr(mod, "run_statements", lambda statements: srv.statements.extend(statements))
+    monkeypatch.setattr(mod, "run_statements", srv.statements.extend)
     monkeypatch.setattr(mod, "master_position", lambda: dict(POSITION))
     monkeypatch.setattr(mod, "late_writes", lambda name, start: list(srv.late))
     monkeypatch.setattr(mod, "sums_of", lambda engine, name: dict(srv.sums))
