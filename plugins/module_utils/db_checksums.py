@@ -76,17 +76,39 @@ def pg_checksum_sql(tables):
     return PG_SESSION + " UNION ALL ".join(parts)
 
 
-def sums_of(engine, name, socket=None, port=None):
-    """{table: {rows, checksum}} of every base table of database ``name``."""
+def sums_of(engine, name, socket=None, port=None, only=None):
+    """{table: {rows, checksum}} of every base table of database ``name`` (of those named in ``only`` when given)."""
     if engine == "postgresql":
         driver = PostgresqlDriver(socket=socket or "/var/run/postgresql", port=port)
-        tables = driver.tables(name)
+        tables = [t for t in driver.tables(name) if only is None or t in only]
         if not tables:
             return {}
         return parse_sums(driver.query(pg_checksum_sql(tables), database=name, columns=["table", "rows", "checksum"]))
     driver = MysqlDriver(socket=socket)
     tables = columns_by_table(driver.query(columns_sql(name), columns=["table", "column"]))
+    if only is not None:
+        tables = {t: c for t, c in tables.items() if t in only}
     return parse_sums(parse_tsv(driver.query(checksum_sql(name, tables)), ["table", "rows", "checksum"])) if tables else {}
+
+
+def sums_since(engine, name, presums, resum, socket=None, port=None):
+    """The sums of database ``name`` now, reading again only the tables written since ``presums`` were taken.
+
+    ``presums`` are this server's sums from earlier (outside the write freeze), ``resum`` the tables written since
+    then (None: unknown, every table is read again). A table of ``resum`` that is gone is gone from the answer.
+    The tables outside ``resum`` were not written since, so their earlier sums are their sums now: the freeze
+    reads only what changed (docs/databases.md, "Sums before the freeze")."""
+    if presums is None or resum is None:
+        return sums_of(engine, name, socket=socket, port=port)
+    fresh = sums_of(engine, name, socket=socket, port=port, only=set(resum)) if resum else {}
+    return merge_sums(presums, fresh, resum)
+
+
+def merge_sums(presums, fresh, resum):
+    """``presums`` with the tables of ``resum`` replaced by their ``fresh`` sums (dropped when not in ``fresh``)."""
+    merged = {t: s for t, s in presums.items() if t not in resum}
+    merged.update(fresh)
+    return merged
 
 
 def differing_tables(mine, other):

@@ -95,6 +95,25 @@ def events_touching(events, database):
     return found
 
 
+def tables_written(events, database):
+    """The tables of ``database`` that the binary-log ``events`` (events_touching's) wrote, sorted; None when one
+    event does not say which (a statement logged as such: MIXED or STATEMENT format, or DDL), so that every table
+    must be read again. Row-based writes name their table in a Table_map event ("table_id: 71 (shop.orders)")."""
+    prefix = "(%s." % database
+    tables = set()
+    for event in events_touching(events, database):
+        info = event.get("info", "")
+        if event.get("event_type") != "Table_map" or not info.endswith(")"):
+            return None
+        tables.add(info[info.index(prefix) + len(prefix):-1])
+    return sorted(tables)
+
+
+def pg_changed_tables(before, after):
+    """Tables whose write counters or file differ between two pg_table_marks readings (or that one lacks), sorted."""
+    return sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
+
+
 def accounts_of(rows, database, keep=()):
     """Accounts ({user, host}) granted on ``database`` (mysql.db rows), minus system ones and ``keep``."""
     accounts = []

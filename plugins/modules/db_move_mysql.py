@@ -13,7 +13,8 @@ description:
     server) as root over its socket - C(source_facts), C(grant), C(revoke), C(freeze), C(writes_since),
     C(unfreeze). On the destination (a MariaDB server, a member of the Galera tier or the old server
     on the way back) as root over its socket, reaching the source over the network with the move's
-    account - C(destination_facts), C(copy), C(replicate), C(catch_up), C(drop_replica), C(set_aside).
+    account - C(destination_facts), C(copy), C(replicate), C(destination_sums), C(catch_up), C(drop_replica),
+    C(set_aside).
   - C(copy) streams C(mysqldump --single-transaction --master-data=2) of a consistent snapshot of the
     source into the destination and returns the binary-log position of that snapshot; C(replicate)
     makes the destination replicate that one database from that position (MariaDB named connection
@@ -25,6 +26,12 @@ description:
   - C(freeze) with O(watch) and C(catch_up) with O(compare) are the whole write freeze in two module runs, one
     per server (lock, watch, late writes and sums of the source; catch-up, sums, comparison and unlock on the
     destination), because each round trip to a host costs time during which the site cannot write.
+  - C(source_sums) (the source's binary-log position, then its sums) and C(destination_sums) (the destination
+    caught up to that position, then its sums) run before the freeze, while the site writes. Given their
+    answers (O(presums)), the freeze reads from the binary log which tables were written since that position
+    and sums only those again, on both sides; the other tables were not written since, so their earlier sums
+    stand. A statement logged as such (MIXED or STATEMENT format) or DDL does not say which table it wrote:
+    every table is then summed again inside the freeze.
   - The move's password travels in a temporary option file readable by root only, never on a
     command line.
 version_added: "1.0.0"
@@ -36,8 +43,8 @@ options:
     description: The step.
     type: str
     required: true
-    choices: [source_facts, destination_facts, grant, revoke, copy, replicate, freeze, writes_since, catch_up, unfreeze,
-              drop_replica, set_aside]
+    choices: [source_facts, destination_facts, grant, revoke, copy, replicate, source_sums, destination_sums, freeze,
+              writes_since, catch_up, unfreeze, drop_replica, set_aside]
   name:
     description: The database moved.
     type: str
@@ -60,7 +67,7 @@ options:
     description: Password of the move's account.
     type: str
   position:
-    description: Binary-log position ({file, pos}) for replicate, writes_since and catch_up.
+    description: Binary-log position ({file, pos}) for replicate, writes_since, destination_sums and catch_up.
     type: dict
   accounts:
     description: Accounts ({user, host}) to lock (freeze) or unlock (unfreeze).
@@ -68,7 +75,7 @@ options:
     elements: dict
     default: []
   timeout:
-    description: Seconds catch_up waits for the destination.
+    description: Seconds catch_up and destination_sums wait for the destination.
     type: int
     default: 60
   watch:
@@ -85,6 +92,17 @@ options:
         is summed the same way and compared in the same run (C(differ)), and when equal the database's
         O(accounts) are unlocked on the destination.
     type: dict
+  presums:
+    description:
+      - C(freeze) - the source's answer of C(source_sums) ({position, tables}); C(catch_up) - the destination's answer
+        of C(destination_sums) ({tables}). Only the tables written since are summed again (O(resum) on the
+        destination). Omitted - every table is summed inside the freeze.
+    type: dict
+  resum:
+    description:
+      - C(catch_up) with O(compare) and O(presums) - the tables to sum again (C(freeze)'s C(resum)); null - all.
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -113,8 +131,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 position:
-  description: Binary-log position of the source (copy - the snapshot's; source_facts, freeze - the current one).
-  returned: copy, source_facts, freeze
+  description: Binary-log position of the source (copy - the snapshot's; source_facts, source_sums, freeze - the current one).
+  returned: copy, source_facts, source_sums, freeze
   type: dict
   sample: {file: mariadb-bin.000003, pos: 4521}
 accounts:
@@ -133,12 +151,17 @@ count:
   type: int
 tables:
   description: Per table, its rows and checksum (module_utils/db_checksums), of the frozen source or of the destination.
-  returned: freeze with watch (nothing wrote), catch_up with compare
+  returned: freeze with watch (nothing wrote), catch_up with compare, source_sums, destination_sums
   type: dict
 rows:
   description: Rows of all the tables summed.
   returned: freeze with watch, catch_up with compare
   type: int
+resum:
+  description: Tables written since C(source_sums)'s position, summed again inside the freeze (null - all of them).
+  returned: freeze with watch and presums
+  type: list
+  elements: str
 differ:
   description: Tables whose rows or checksum differ between the two sides (empty - equal).
   returned: catch_up with compare
@@ -162,8 +185,8 @@ path:
   returned: set_aside
   type: str
 seconds:
-  description: Seconds the step took (copy, catch_up - until caught up).
-  returned: copy, catch_up
+  description: Seconds the step took (copy, catch_up - until caught up, source_sums, destination_sums).
+  returned: copy, catch_up, source_sums, destination_sums
   type: float
 verify_seconds:
   description: Seconds the destination's sums and the comparison took after the catch-up.
@@ -177,10 +200,11 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of
+from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of, sums_since
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
     CONNECTION_NAME, MoveError, accounts_of, change_master_sql, drop_replica_sql, events_touching, find_position,
-    lock_statements, position_before, position_from_status, replica_state, run_step, sessions_to_cut, sql_string)
+    lock_statements, position_before, position_from_status, replica_state, run_step, sessions_to_cut, sql_string,
+    tables_written)
 
 TIMEOUT = 6 * 3600
 
@@ -421,9 +445,51 @@ def step_freeze(module, params):
         run_statements(lock_statements(accounts, lock=False))
         result.update(unfrozen=True, tables={}, rows=0)
         return True, result
-    sums = sums_of("mysql", params["name"])
+    presums = params["presums"]
+    if presums:
+        result["resum"] = tables_written(late_writes(params["name"], presums["position"]), params["name"])
+        sums = sums_since("mysql", params["name"], presums["tables"], result["resum"])
+    else:
+        sums = sums_of("mysql", params["name"])
     result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()), unfrozen=False)
     return True, result
+
+
+def step_source_sums(module, params):
+    """Before the freeze, while the site writes: the binary-log position, then the sums (docs: presums)."""
+    if module.check_mode:
+        return False, {"position": None, "tables": {}, "rows": 0, "seconds": 0.0}
+    started, position = time.time(), master_position()
+    sums = sums_of("mysql", params["name"])
+    return False, {"position": position, "tables": sums, "rows": sum(t["rows"] for t in sums.values()),
+                   "seconds": round(time.time() - started, 2)}
+
+
+def step_destination_sums(module, params):
+    """Before the freeze: the destination caught up to ``position`` (source_sums'), replication kept, then summed."""
+    if module.check_mode:
+        return False, {"tables": {}, "rows": 0, "seconds": 0.0}
+    started = time.time()
+    wait_executed(params["position"], params["timeout"])
+    sums = sums_of("mysql", params["name"])
+    return False, {"tables": sums, "rows": sum(t["rows"] for t in sums.values()), "seconds": round(time.time() - started, 2)}
+
+
+def wait_executed(target, timeout):
+    """The replica's executed position once it reached ``target`` (MoveError after ``timeout`` s or on an error)."""
+    started = time.time()
+    while True:
+        state = replica_state(replica_rows())
+        if not state:
+            raise MoveError("no replication from the source runs here")
+        if state["error"]:
+            raise MoveError("the replication from the source stopped: %s" % state["error"])
+        done = {"file": state["file"], "pos": state["pos"]}
+        if state["file"] and not position_before(done, target):
+            return done
+        if time.time() - started > timeout:
+            raise MoveError("not caught up after %d s: at %s, the source at %s" % (timeout, done, target))
+        time.sleep(0.05)
 
 
 def step_writes_since(module, params):
@@ -436,24 +502,14 @@ def step_catch_up(module, params):
     when equal unlock the database's ``accounts`` here (a move back finds them locked)."""
     if module.check_mode:
         return True, {"seconds": 0.0, "differ": [], "tables": {}, "rows": 0}
-    target, started = params["position"], time.time()
-    while True:
-        state = replica_state(replica_rows())
-        if not state:
-            raise MoveError("no replication from the source runs here")
-        if state["error"]:
-            raise MoveError("the replication from the source stopped: %s" % state["error"])
-        done = {"file": state["file"], "pos": state["pos"]}
-        if state["file"] and not position_before(done, target):
-            break
-        if time.time() - started > params["timeout"]:
-            raise MoveError("not caught up after %d s: at %s, the source at %s" % (params["timeout"], done, target))
-        time.sleep(0.05)
+    started = time.time()
+    done = wait_executed(params["position"], params["timeout"])
     run_statements(drop_replica_sql())
     result = {"seconds": round(time.time() - started, 2), "position": done}
     if params["compare"] is None:
         return True, result
-    sums = sums_of("mysql", params["name"])
+    presums = params["presums"]
+    sums = sums_since("mysql", params["name"], presums["tables"] if presums else None, params["resum"])
     differ = differing_tables(sums, params["compare"])
     result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()), differ=differ,
                   verify_seconds=round(time.time() - started - result["seconds"], 2))
@@ -479,13 +535,14 @@ def step_drop_replica(module, params):
 STEPS = {
     "source_facts": step_source_facts, "destination_facts": step_destination_facts, "grant": step_grant,
     "revoke": step_revoke, "copy": step_copy, "replicate": step_replicate, "freeze": step_freeze,
+    "source_sums": step_source_sums, "destination_sums": step_destination_sums,
     "writes_since": step_writes_since, "catch_up": step_catch_up, "unfreeze": step_unfreeze,
     "drop_replica": step_drop_replica, "set_aside": step_set_aside,
 }
 NEEDS = {
     "grant": ["mover_host", "mover_password"], "revoke": ["mover_host"],
     "copy": ["source_host", "mover_password"], "replicate": ["source_host", "mover_password", "position"],
-    "writes_since": ["position"], "catch_up": ["position"],
+    "writes_since": ["position"], "catch_up": ["position"], "destination_sums": ["position"],
 }
 
 
@@ -504,6 +561,8 @@ def main():
             "timeout": {"type": "int", "default": 60},
             "watch": {"type": "float", "default": 0},
             "compare": {"type": "dict"},
+            "presums": {"type": "dict"},
+            "resum": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,
     )

@@ -11,12 +11,18 @@ short_description: One step of a PostgreSQL database move by logical replication
 description:
   - The PostgreSQL steps of playbooks/db_move.yml (tasks/db_move_postgresql_*.yml), each run on the host it
     concerns, as the C(postgres) superuser over the local socket (C(psql), C(pg_dump)). On the source (the
-    old server, e.g. Debian's PostgreSQL 15 on whc) - C(source_facts), C(grant), C(freeze), C(writes_since),
-    C(unfreeze), C(catch_up), C(sequences), C(revoke). On the destination (the Patroni leader) -
-    C(destination_facts), C(copy), C(subscribe), C(set_sequences), C(drop_subscription), C(set_aside).
+    old server, e.g. Debian's PostgreSQL 15 on whc) - C(source_facts), C(grant), C(source_sums), C(freeze),
+    C(writes_since), C(unfreeze), C(catch_up), C(sequences), C(revoke). On the destination (the Patroni leader) -
+    C(destination_facts), C(copy), C(subscribe), C(destination_sums), C(set_sequences), C(drop_subscription),
+    C(set_aside).
   - C(freeze) with O(watch) on the source and C(set_sequences) with O(compare) on the leader are the whole write
     freeze in two module runs, one per server, because each round trip to a host costs time during which the
     site cannot write.
+  - C(source_sums) (each table's write marks - rows inserted, updated, deleted and its file, which a TRUNCATE
+    changes - then the WAL position, the sums, and the subscription confirmed up to that position) and
+    C(destination_sums) (the leader's sums) run before the freeze, while the site writes. Given their answers
+    (O(presums)), the freeze reads the marks again once the sessions are gone and sums only the tables whose
+    marks moved, on both sides; the other tables were not written since, so their earlier sums stand.
   - C(grant) creates the move's role (LOGIN REPLICATION, member of pg_read_all_data) and a publication of every
     table of the database; C(copy) creates the database owned by the source's owner and loads the source's
     schema (C(pg_dump --schema-only --no-publications --no-subscriptions --no-acl)); C(subscribe) creates the
@@ -36,8 +42,8 @@ options:
     description: The step.
     type: str
     required: true
-    choices: [source_facts, destination_facts, grant, revoke, copy, subscribe, freeze, writes_since, unfreeze, catch_up,
-              sequences, set_sequences, drop_subscription, set_aside]
+    choices: [source_facts, destination_facts, grant, revoke, copy, subscribe, source_sums, destination_sums, freeze,
+              writes_since, unfreeze, catch_up, sequences, set_sequences, drop_subscription, set_aside]
   name:
     description: The database moved.
     type: str
@@ -94,6 +100,17 @@ options:
       - C(set_sequences) only. The frozen source's sums (C(freeze)'s C(tables)); the database here is summed the
         same way after the sequences are set, and compared in the same run (C(differ)).
     type: dict
+  presums:
+    description:
+      - C(freeze) - the source's answer of C(source_sums) ({marks, tables}); C(set_sequences) - the leader's answer of
+        C(destination_sums) ({tables}). Only the tables written since are summed again (O(resum) on the leader).
+        Omitted - every table is summed inside the freeze.
+    type: dict
+  resum:
+    description:
+      - C(set_sequences) with O(compare) and O(presums) - the tables to sum again (C(freeze)'s C(resum)); null - all.
+    type: list
+    elements: str
 attributes:
   check_mode:
     support: full
@@ -152,12 +169,21 @@ sequences:
   elements: dict
 tables:
   description: Per table, its rows and checksum (module_utils/db_checksums), of the frozen source or of the leader.
-  returned: freeze with watch, set_sequences with compare
+  returned: freeze with watch, set_sequences with compare, source_sums, destination_sums
   type: dict
 rows:
   description: Rows of all the tables summed.
   returned: freeze with watch, set_sequences with compare
   type: int
+marks:
+  description: Per table, its write counters and file (source_sums), for the freeze to tell which tables were written since.
+  returned: source_sums
+  type: dict
+resum:
+  description: Tables written since C(source_sums), summed again inside the freeze (null - all of them).
+  returned: freeze with watch and presums
+  type: list
+  elements: str
 differ:
   description: Tables whose rows or checksum differ between the two sides (empty - equal).
   returned: set_sequences with compare
@@ -168,8 +194,8 @@ path:
   returned: set_aside
   type: str
 seconds:
-  description: Seconds the step took (copy, subscribe, catch_up).
-  returned: copy, subscribe, catch_up
+  description: Seconds the step took (copy, subscribe, catch_up, source_sums, destination_sums).
+  returned: copy, subscribe, catch_up, source_sums, destination_sums
   type: float
 """
 
@@ -178,11 +204,11 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of
+from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of, sums_since
 from ansible_collections.infra.hosting.plugins.module_utils.db_engine import PostgresqlDriver, to_int
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
-    PG_MOVER, MoveError, lsn_reached, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles, pg_source_problems,
-    role_login_sql, run_step, sequence_sql, subscription_sql, sync_pending, tables_without_key)
+    PG_MOVER, MoveError, lsn_reached, pg_changed_tables, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles,
+    pg_source_problems, role_login_sql, run_step, sequence_sql, subscription_sql, sync_pending, tables_without_key)
 
 SOCKET_DIR = "/var/run/postgresql"
 TIMEOUT = 6 * 3600
@@ -380,10 +406,10 @@ def step_freeze(module, params):
         q(drv, statement)
     roles = ", ".join(pg_literal(r) for r in params["roles"]) or "''"
     cut = q(drv, (
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
         "AND backend_type = 'client backend' AND (datname = %s OR usename IN (%s))") % (pg_literal(name), roles),
-        columns=["ok"])
-    time.sleep(0.5)  # a terminated session writes its statistics as it exits
+        columns=["pid", "ok"])
+    wait_sessions_gone(drv, cut)
     position = q(drv, "SELECT pg_current_wal_lsn()", columns=["lsn"])[0]["lsn"]
     result = {"position": position, "writes": write_counter(drv, name), "sessions_cut": len(cut)}
     if not params["watch"]:
@@ -398,9 +424,57 @@ def step_freeze(module, params):
         return True, result
     result["confirmed_seconds"] = wait_confirmed(drv, name, position, params["timeout"])[0]
     result["sequences"] = read_sequences(drv, name)
-    sums = sums_of("postgresql", name, port=params["port"])
+    presums = params["presums"]
+    if presums:
+        result["resum"] = pg_changed_tables(presums["marks"], table_marks(drv, name))
+        sums = sums_since("postgresql", name, presums["tables"], result["resum"], port=params["port"])
+    else:
+        sums = sums_of("postgresql", name, port=params["port"])
     result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()))
     return True, result
+
+
+def wait_sessions_gone(drv, cut, timeout=10):
+    """Wait (``timeout`` s at most) until the terminated sessions have exited: a backend writes its statistics
+    (the write counters that the watch and the presums read) before it leaves pg_stat_activity."""
+    pids = ", ".join(str(int(r["pid"])) for r in cut if str(r.get("pid", "")).isdigit())
+    deadline = time.time() + timeout
+    while pids and time.time() < deadline:
+        if not q(drv, "SELECT pid FROM pg_stat_activity WHERE pid IN (%s)" % pids, columns=["pid"]):
+            return
+        time.sleep(0.05)
+
+
+def table_marks(drv, name):
+    """{schema.table: "inserted/updated/deleted/file"}: what moves when a table is written (a TRUNCATE changes
+    the file, not the counters). The counters of a session still open may show late; never early."""
+    rows = q(drv, ("SELECT schemaname || '.' || relname, n_tup_ins || '/' || n_tup_upd || '/' || n_tup_del || '/' "
+                   "|| COALESCE(pg_relation_filenode(relid)::text, '') FROM pg_stat_user_tables"),
+             database=name, columns=["table", "mark"])
+    return {r["table"]: r["mark"] for r in rows}
+
+
+def step_source_sums(module, params):
+    """Before the freeze, while the site writes: the tables' marks, the WAL position, the sums, then the
+    subscription confirmed up to that position (so the leader's sums, taken next, hold every write before it)."""
+    if module.check_mode:
+        return False, {"marks": {}, "tables": {}, "rows": 0, "seconds": 0.0, "position": None}
+    drv, name, started = driver(params), params["name"], time.time()
+    marks = table_marks(drv, name)
+    position = q(drv, "SELECT pg_current_wal_lsn()", columns=["lsn"])[0]["lsn"]
+    sums = sums_of("postgresql", name, port=params["port"])
+    wait_confirmed(drv, name, position, params["timeout"])
+    return False, {"marks": marks, "position": position, "tables": sums, "rows": sum(t["rows"] for t in sums.values()),
+                   "seconds": round(time.time() - started, 2)}
+
+
+def step_destination_sums(module, params):
+    """Before the freeze, on the leader, after source_sums: the sums of the copy."""
+    if module.check_mode:
+        return False, {"tables": {}, "rows": 0, "seconds": 0.0}
+    started = time.time()
+    sums = sums_of("postgresql", params["name"], port=params["port"])
+    return False, {"tables": sums, "rows": sum(t["rows"] for t in sums.values()), "seconds": round(time.time() - started, 2)}
 
 
 def step_writes_since(module, params):
@@ -458,7 +532,9 @@ def step_set_sequences(module, params):
     result = {"statements": statements}
     if params["compare"] is not None:
         started = time.time()
-        sums = {} if module.check_mode else sums_of("postgresql", params["name"], port=params["port"])
+        presums = params["presums"]
+        sums = {} if module.check_mode else sums_since("postgresql", params["name"], presums["tables"] if presums else None,
+                                                        params["resum"], port=params["port"])
         result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()),
                       differ=[] if module.check_mode else differing_tables(sums, params["compare"]),
                       verify_seconds=round(time.time() - started, 2))
@@ -495,6 +571,7 @@ def step_set_aside(module, params):
 STEPS = {
     "source_facts": step_source_facts, "destination_facts": step_destination_facts, "grant": step_grant,
     "revoke": step_revoke, "copy": step_copy, "subscribe": step_subscribe, "freeze": step_freeze,
+    "source_sums": step_source_sums, "destination_sums": step_destination_sums,
     "writes_since": step_writes_since, "unfreeze": step_unfreeze, "catch_up": step_catch_up,
     "sequences": step_sequences, "set_sequences": step_set_sequences, "drop_subscription": step_drop_subscription,
     "set_aside": step_set_aside,
@@ -522,6 +599,8 @@ def main():
             "timeout": {"type": "int", "default": 120},
             "watch": {"type": "float", "default": 0},
             "compare": {"type": "dict"},
+            "presums": {"type": "dict"},
+            "resum": {"type": "list", "elements": "str"},
         },
         supports_check_mode=True,
     )

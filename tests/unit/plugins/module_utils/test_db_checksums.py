@@ -1,7 +1,8 @@
 """module_utils/db_checksums: the query is the same on both sides of a move and tells NULL from empty."""
 
+from ansible_collections.infra.hosting.plugins.module_utils import db_checksums
 from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import (
-    checksum_sql, columns_by_table, columns_sql, parse_sums, quote_identifier, quote_string, row_expression)
+    checksum_sql, columns_by_table, columns_sql, merge_sums, parse_sums, quote_identifier, quote_string, row_expression)
 
 
 def test_identifiers_and_strings_are_quoted():
@@ -49,3 +50,29 @@ def test_tables_that_differ_are_named():
     other = {"a": {"rows": 1, "checksum": "5"}, "b": {"rows": 2, "checksum": "8"}, "d": {"rows": 0, "checksum": "0"}}
     assert differing_tables(mine, other) == ["b", "c", "d"]
     assert differing_tables(mine, dict(mine)) == []
+
+
+def test_earlier_sums_stand_for_the_tables_not_written_since():
+    presums = {"items": {"rows": 10, "checksum": "1"}, "probe": {"rows": 2, "checksum": "2"},
+               "gone": {"rows": 1, "checksum": "3"}}
+    fresh = {"probe": {"rows": 3, "checksum": "4"}}
+    assert merge_sums(presums, fresh, ["probe", "gone"]) == {
+        "items": {"rows": 10, "checksum": "1"}, "probe": {"rows": 3, "checksum": "4"}}
+    assert merge_sums(presums, {}, []) == presums
+
+
+def test_sums_since_reads_only_the_written_tables_or_all_when_unknown(monkeypatch):
+    calls = []
+
+    def fake(engine, name, socket=None, port=None, only=None):
+        calls.append(only)
+        return {"probe": {"rows": 3, "checksum": "4"}, "items": {"rows": 11, "checksum": "9"}} if only is None else {
+            t: {"rows": 3, "checksum": "4"} for t in only}
+
+    monkeypatch.setattr(db_checksums, "sums_of", fake)
+    presums = {"items": {"rows": 10, "checksum": "1"}, "probe": {"rows": 2, "checksum": "2"}}
+    assert db_checksums.sums_since("mysql", "shop", presums, ["probe"])["items"] == {"rows": 10, "checksum": "1"}
+    assert calls == [{"probe"}]
+    assert db_checksums.sums_since("mysql", "shop", presums, []) == presums and calls == [{"probe"}]  # nothing read
+    assert db_checksums.sums_since("mysql", "shop", presums, None)["items"]["rows"] == 11 and calls[-1] is None
+    assert db_checksums.sums_since("mysql", "shop", None, ["probe"])["items"]["rows"] == 11

@@ -8,7 +8,7 @@ from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
     MoveError, accounts_of, acl_connect_roles, change_master_sql, drop_replica_sql, events_touching, find_position,
     lock_statements, lsn_reached, parse_lsn, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles,
     pg_source_problems, position_before, position_from_status, replica_state, role_login_sql, run_step, sequence_sql,
-    sessions_to_cut, sql_string, subscription_sql, sync_pending, tables_without_key)
+    sessions_to_cut, sql_string, subscription_sql, sync_pending, tables_without_key, tables_written, pg_changed_tables)
 
 
 def test_position_read_from_mariadb_and_mysql8_dumps():
@@ -42,6 +42,30 @@ def test_only_writes_to_the_database_count():
         {"event_type": "Query", "info": "COMMIT"},
     ]
     assert [e["info"][:10] for e in events_touching(events, "shop")] == ["table_id: ", "use `other"]
+
+
+def test_tables_written_named_by_row_events_or_unknown_for_a_statement():
+    rows = [
+        {"event_type": "Table_map", "info": "table_id: 71 (shop.orders)"},
+        {"event_type": "Write_rows_v1", "info": "table_id: 71 flags: STMT_END_F"},
+        {"event_type": "Table_map", "info": "table_id: 73 (shop.or.ders)"},
+        {"event_type": "Table_map", "info": "table_id: 71 (shop.orders)"},
+        {"event_type": "Table_map", "info": "table_id: 72 (shopping.carts)"},
+        {"event_type": "Query", "info": "use `other`; INSERT INTO t VALUES (1)"},
+    ]
+    assert tables_written(rows, "shop") == ["or.ders", "orders"]
+    assert tables_written([], "shop") == []
+    statement = rows + [{"event_type": "Query", "info": "use `shop`; INSERT INTO orders VALUES (1)"}]
+    assert tables_written(statement, "shop") is None  # MIXED/STATEMENT logging: every table read again
+    assert tables_written([{"event_type": "Query", "info": "use `shop`; ALTER TABLE orders ADD c INT"}], "shop") is None
+
+
+def test_pg_tables_whose_marks_moved_or_appeared_or_went():
+    before = {"public.a": "1/0/0/16384", "public.b": "5/2/1/16390", "public.gone": "0/0/0/16400"}
+    after = {"public.a": "1/0/0/16384", "public.b": "6/2/1/16390", "public.new": "0/0/0/16410"}
+    assert pg_changed_tables(before, after) == ["public.b", "public.gone", "public.new"]
+    assert pg_changed_tables({"public.t": "0/0/0/1"}, {"public.t": "0/0/0/2"}) == ["public.t"]  # a TRUNCATE
+    assert pg_changed_tables(before, before) == []
 
 
 def test_accounts_of_the_database_only_system_and_mover_kept_out():

@@ -35,6 +35,13 @@ def server(monkeypatch):
     monkeypatch.setattr(mod, "master_position", lambda: dict(POSITION))
     monkeypatch.setattr(mod, "late_writes", lambda name, start: list(srv.late))
     monkeypatch.setattr(mod, "sums_of", lambda engine, name: dict(srv.sums))
+    srv.resummed = []
+
+    def sums_since(engine, name, presums, resum):
+        srv.resummed.append(resum)
+        return dict(presums or {}, **{t: srv.sums[t] for t in (resum or srv.sums)})
+
+    monkeypatch.setattr(mod, "sums_since", sums_since)
     monkeypatch.setattr(mod.time, "sleep", lambda seconds: None)
     return srv
 
@@ -44,7 +51,8 @@ def module(check_mode=False):
 
 
 def params(**extra):
-    base = {"name": "shopdb", "accounts": ACCOUNTS, "watch": 1.0, "position": POSITION, "timeout": 5, "compare": None}
+    base = {"name": "shopdb", "accounts": ACCOUNTS, "watch": 1.0, "position": POSITION, "timeout": 5, "compare": None,
+            "presums": None, "resum": None}
     base.update(extra)
     return base
 
@@ -79,3 +87,49 @@ def test_check_mode_changes_nothing(server):
     assert mod.step_freeze(module(check_mode=True), params())[1]["count"] == 0
     assert mod.step_catch_up(module(check_mode=True), params(compare=SUMS))[1]["differ"] == []
     assert server.statements == []
+
+
+ROW_EVENTS = [{"file": "mariadb-bin.000003", "pos": 900, "event_type": "Table_map", "info": "table_id: 5 (shopdb.orders)"}]
+PRESUMS = {"orders": {"rows": 2, "checksum": "41"}, "items": {"rows": 1000, "checksum": "7"}}
+
+
+def test_with_presums_the_freeze_sums_again_only_the_tables_written_since(server, monkeypatch):
+    seen = []
+
+    def late(name, start):
+        seen.append(start)
+        return list(ROW_EVENTS) if start["pos"] == 100 else []
+
+    monkeypatch.setattr(mod, "late_writes", late)
+    _changed, result = mod.step_freeze(module(), params(presums={"position": {"file": POSITION["file"], "pos": 100},
+                                                                 "tables": PRESUMS}))
+    assert result["count"] == 0 and result["resum"] == ["orders"] and server.resummed == [["orders"]]
+    assert result["tables"] == {"orders": SUMS["orders"], "items": PRESUMS["items"]} and result["rows"] == 1003
+    assert seen == [POSITION, {"file": POSITION["file"], "pos": 100}]
+
+
+def test_a_statement_in_the_binary_log_makes_the_freeze_sum_every_table(server, monkeypatch):
+    statement = [{"file": "b", "pos": 900, "event_type": "Query", "info": "use `shopdb`; UPDATE orders SET x = 1"}]
+    monkeypatch.setattr(mod, "late_writes", lambda name, start: statement if start["pos"] == 100 else [])
+    _changed, result = mod.step_freeze(module(), params(presums={"position": {"file": "b", "pos": 100}, "tables": PRESUMS}))
+    assert result["resum"] is None and server.resummed == [None]
+
+
+def test_sums_before_the_freeze_position_first_then_destination_caught_up(server, monkeypatch):
+    _changed, result = mod.step_source_sums(module(), params())
+    assert result["position"] == POSITION and result["tables"] == SUMS and result["rows"] == 3
+    states = [{"file": POSITION["file"], "pos": 10, "error": ""}, {"file": POSITION["file"], "pos": POSITION["pos"], "error": ""}]
+    monkeypatch.setattr(mod, "replica_rows", lambda: [{}])
+    monkeypatch.setattr(mod, "replica_state", lambda rows: states.pop(0) if len(states) > 1 else states[0])
+    changed, result = mod.step_destination_sums(module(), params())
+    assert not changed and result["tables"] == SUMS and states == [states[0]] and server.statements == []
+    assert mod.step_source_sums(module(check_mode=True), params())[1]["tables"] == {}
+
+
+def test_catch_up_with_presums_sums_again_only_what_the_freeze_named(server, monkeypatch):
+    monkeypatch.setattr(mod, "replica_rows", lambda: [{}])
+    monkeypatch.setattr(mod, "replica_state", lambda rows: {"file": POSITION["file"], "pos": POSITION["pos"], "error": ""})
+    compare = {"orders": SUMS["orders"], "items": PRESUMS["items"]}
+    _changed, result = mod.step_catch_up(module(), params(compare=compare, presums={"tables": PRESUMS}, resum=["orders"]))
+    assert result["differ"] == [] and server.resummed == [["orders"]]
+    assert any("ACCOUNT UNLOCK" in s for s in server.statements)

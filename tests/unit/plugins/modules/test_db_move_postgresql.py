@@ -16,10 +16,15 @@ class Server:
 
     def __init__(self):
         self.statements, self.writes, self.sessions = [], [10], []
+        self.marks, self.resummed = [], []
 
     def q(self, drv, sql, database="postgres", columns=None):
         if "pg_terminate_backend" in sql:
-            return [{"ok": "t"}]
+            return [{"pid": "4242", "ok": "t"}]
+        if "pid IN (4242)" in sql:  # the terminated session has exited
+            return []
+        if "pg_stat_user_tables" in sql:
+            return [{"table": t, "mark": m} for t, m in self.marks.pop(0).items()]
         if "pg_current_wal_lsn" in sql:
             return [{"lsn": "0/3000148"}]
         if "confirmed_flush_lsn" in sql:
@@ -38,13 +43,19 @@ def server(monkeypatch):
     monkeypatch.setattr(mod, "write_counter", lambda drv, name: srv.writes.pop(0) if len(srv.writes) > 1 else srv.writes[0])
     monkeypatch.setattr(mod, "sessions_on", lambda drv, name: list(srv.sessions))
     monkeypatch.setattr(mod, "sums_of", lambda engine, name, port=None: dict(SUMS))
+
+    def sums_since(engine, name, presums, resum, port=None):
+        srv.resummed.append(resum)
+        return dict(presums or {}, **{t: SUMS[t] for t in (resum or SUMS) if t in SUMS})
+
+    monkeypatch.setattr(mod, "sums_since", sums_since)
     monkeypatch.setattr(mod.time, "sleep", lambda seconds: None)
     return srv
 
 
 def params(**extra):
     base = {"name": "shoppg", "roles": ["shop"], "watch": 1.0, "timeout": 5, "port": 5432, "sequences": SEQUENCES,
-            "compare": None}
+            "compare": None, "presums": None, "resum": None}
     base.update(extra)
     return base
 
@@ -73,3 +84,29 @@ def test_set_sequences_compares_with_the_frozen_source(server):
     assert result["differ"] == [] and result["statements"]
     _changed, result = mod.step_set_sequences(module(), params(compare={"public.orders": {"rows": 2, "checksum": "1"}}))
     assert result["differ"] == ["public.orders"]
+
+
+PRESUMS = {"public.orders": {"rows": 2, "checksum": "41"}, "public.items": {"rows": 1000, "checksum": "7"}}
+MARKS = {"public.orders": "2/0/0/16384", "public.items": "1000/0/0/16390"}
+
+
+def test_sums_before_the_freeze_marks_first_then_the_slot_confirmed(server):
+    server.marks = [dict(MARKS)]
+    changed, result = mod.step_source_sums(module(), params())
+    assert not changed and result["marks"] == MARKS and result["position"] == "0/3000148" and result["tables"] == SUMS
+    assert mod.step_destination_sums(module(), params())[1]["tables"] == SUMS
+
+
+def test_with_presums_the_freeze_sums_again_only_the_tables_whose_marks_moved(server):
+    server.marks = [dict(MARKS, **{"public.orders": "3/0/0/16384"})]
+    _changed, result = mod.step_freeze(module(), params(presums={"marks": MARKS, "tables": PRESUMS}))
+    assert not result["unfrozen"] and result["resum"] == ["public.orders"] and server.resummed == [["public.orders"]]
+    assert result["tables"] == {"public.orders": SUMS["public.orders"], "public.items": PRESUMS["public.items"]}
+    assert result["rows"] == 1003
+
+
+def test_set_sequences_with_presums_sums_again_only_what_the_freeze_named(server):
+    compare = {"public.orders": SUMS["public.orders"], "public.items": PRESUMS["public.items"]}
+    _changed, result = mod.step_set_sequences(module(), params(compare=compare, presums={"tables": PRESUMS},
+                                                               resum=["public.orders"]))
+    assert result["differ"] == [] and server.resummed == [["public.orders"]]
