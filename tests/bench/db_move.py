@@ -25,7 +25,9 @@ What the bench changes on the lab for its run, and takes back at the end (--keep
 - the tier: the bench's account (MariaDB REQUIRE SSL, as a site's) and role, the moved databases, dropped at the end.
 
 Prints, per engine: the seeded size, the initial copy seconds (db_move's own), the catch-up before the freeze
-(from the end of the copy to the freeze) and within it (the destination reaching the source's last position), the
+(from the end of the copy to the sums before the freeze), those sums of both sides (while the writer writes), and
+the part within the freeze (the destination reaching the source's last position, the tables written since summed
+again on both sides), the
 write freeze as the writer saw it (the longest gap between two acknowledged writes) and its failed writes, the
 playbook's own verification (rows and tables verified equal by row counts and checksums), acknowledged rows missing
 on the tier afterwards, and the machine's load average. Then, for MariaDB, the way back (db_move.yml -e from=db_01
@@ -378,6 +380,7 @@ def move(engine, source_address, dest_address, tls_side, model, extra, rate, fir
         for key, pattern in (("copy", "TASK [Copy a consistent snapshot"),
                              ("copy", "TASK [Create the database on the leader"),
                              ("copied", "TASK [Replicate the writes made since"), ("copied", "TASK [Freeze the writes"),
+                             ("presums", "TASK [Sum the source before the freeze"), ("presums", "TASK [Freeze the writes"),
                              ("freeze", "TASK [Freeze the writes"), ("catch_up", "TASK [Catch up to the source's last"),
                              ("catch_up", "TASK [Freeze the writes on the old server"),
                              ("caught_up", "TASK [Set the sequences on the leader"),
@@ -419,8 +422,10 @@ def report(label, engine, seeded, res):
     print("%s %s: playbook rc %s in %.0f s (output: %s); %s MB (%s rows, seeded in %s s%s); load %s" % (
         label, engine, res["rc"], res["playbook_seconds"], res["log"], seeded["size_mb"], seeded["rows"],
         seeded["seed_seconds"], ", on top of an earlier seed" if seeded.get("reused") else "", load()))
-    print("  initial copy %s s (db_move's own), catch-up %s s before the freeze + %s s in it" % (
-        res["copy_seconds"] or "?", span(m, "copied", "freeze"), span(m, "catch_up", "caught_up")))
+    print("  initial copy %s s (db_move's own), catch-up %s s and sums of both sides %s s before the freeze, "
+          "catch-up and sums of what was written since %s s in it" % (
+              res["copy_seconds"] or "?", span(m, "copied", "presums"), span(m, "presums", "freeze"),
+              span(m, "catch_up", "caught_up")))
     if w:
         print("  write freeze %.2f s (longest gap between acknowledged writes), failed writes %d; acknowledged %d "
               "(%d old side, %d new side), acknowledged rows missing on the new side %s" % (
