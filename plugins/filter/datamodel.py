@@ -472,6 +472,32 @@ def db_users_tls(users, engine, databases, groups, defaults=None):
     return result
 
 
+def db_tier_users(databases, engine, groups, vault_sites=None, client_hosts=(), listed=()):
+    """The accounts of the sites whose databases the data model places on the tier of `engine`.
+
+    One account per site, named after it, with the site's password from the vault (`vault_sites.<site>.db_password`,
+    the one the site's .env reads): MariaDB - one entry per client host in `client_hosts` (the load balancers'
+    addresses: HAProxy connects from its own), `priv` on each of the site's databases on the tier; PostgreSQL -
+    {name, password} (the role; db_move.yml's copy or `db_cluster_postgresql_databases` makes it the owner).
+    Sites named in `listed` (accounts written by hand in db_cluster_*_users) are left out. Sorted by name.
+    Whether each account requires TLS is decided afterwards (db_users_tls)."""
+    tier = set((groups or {}).get(TIER_GROUPS.get(engine, ""), []) or [])
+    owned = {}
+    for name, db in sorted((databases or {}).items()):
+        db = db or {}
+        if db.get("engine") == engine and db.get("host") in tier and db.get("site") and db["site"] not in set(listed or ()):
+            owned.setdefault(db["site"], []).append(name)
+    users = []
+    for site, names in sorted(owned.items()):
+        password = ((vault_sites or {}).get(site) or {}).get("db_password")
+        if engine == "mysql":
+            priv = "/".join("%s.*:ALL" % name for name in names)
+            users.extend({"name": site, "host": str(host), "password": password, "priv": priv} for host in client_hosts or [])
+        else:
+            users.append({"name": site, "password": password})
+    return users
+
+
 def _check_tiers(groups, errors):
     """A replicated tier needs an odd number of hosts, at least 3, for its quorum."""
     for tier in sorted(set(TIER_GROUPS.values())):
@@ -723,6 +749,7 @@ class FilterModule:
             "site_addresses": site_addresses,
             "site_database": site_database,
             "db_users_tls": db_users_tls,
+            "db_tier_users": db_tier_users,
             "site_platform_env": site_platform_env,
             "env_bad_names": env_bad_names,
             "env_secret_names": env_secret_names,

@@ -30,7 +30,7 @@ description:
     caught up to that position, then its sums) run before the freeze, while the site writes. Given their
     answers (O(presums)), the freeze reads from the binary log which tables were written since that position
     and sums only those again, on both sides; the other tables were not written since, so their earlier sums
-    stand. A statement logged as such (MIXED or STATEMENT format) or DDL does not say which table it wrote:
+    stand. A statement logged as such (MIXED or STATEMENT format) or DDL does not say which table it wrote;
     every table is then summed again inside the freeze.
   - The move's password travels in a temporary option file readable by root only, never on a
     command line.

@@ -75,7 +75,10 @@ def test_every_seed_database_is_modelled(env):
     assert set(dbs) == SEED_DATABASES
     assert {n for n, d in dbs.items() if d["engine"] == "postgresql"} == {"aerotalent", "aeroweb_dev", "aeroweb_staging"}
     assert dbs["campaigns"]["host"] == "aws_01"
-    assert {d["host"] for n, d in dbs.items() if n != "campaigns"} == {"whc"}
+    # The lab's sites use the replicated tier (#18): blcpa's and aeroweb_staging's databases live there.
+    on_tier = {"blcpa", "mail_blcpa_prod", "aeroweb_staging"} if env == "lab" else set()
+    assert {n for n, d in dbs.items() if d["host"] == "db_01"} == on_tier
+    assert {d["host"] for n, d in dbs.items() if n != "campaigns" and n not in on_tier} == {"whc"}
 
 
 def test_every_seed_application_is_modelled(env):

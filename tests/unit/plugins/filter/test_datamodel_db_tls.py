@@ -103,3 +103,21 @@ def test_tls_on_a_forge_era_server_is_refused_with_name_and_field():
 def test_tls_must_be_a_boolean():
     dbs = dict(DATABASES, shop=dict(DATABASES["shop"], tls="yes"))
     assert [e for e in _errors(dbs) if "tls" in e] == ["database shop: tls: must be true or false"]
+
+
+def test_tier_accounts_of_the_sites_placed_there_with_their_vaulted_password():
+    vault = {"shop": {"db_password": "s3cret"}, "legacy": {"db_password": "old"}, "forge": {"db_password": "f"}}
+    dbs = dict(DATABASES, shop_mail={"engine": "mysql", "host": "db_02", "site": "shop", "environment": "prod",
+                                     "protected": True}, orphan={"engine": "mysql", "host": "db_01", "site": None})
+    users = datamodel.db_tier_users(dbs, "mysql", GROUPS, vault, ["10.0.0.71", "10.0.0.72"])
+    assert users == [
+        {"name": "legacy", "host": "10.0.0.71", "password": "old", "priv": "plain.*:ALL"},
+        {"name": "legacy", "host": "10.0.0.72", "password": "old", "priv": "plain.*:ALL"},
+        {"name": "shop", "host": "10.0.0.71", "password": "s3cret", "priv": "shop.*:ALL/shop_mail.*:ALL"},
+        {"name": "shop", "host": "10.0.0.72", "password": "s3cret", "priv": "shop.*:ALL/shop_mail.*:ALL"},
+    ]  # forge stays on whc: not a tier account; a database without a site has no account
+    assert datamodel.db_tier_users(dbs, "postgresql", GROUPS, vault) == [{"name": "shop", "password": "s3cret"}]
+    assert datamodel.db_tier_users(dbs, "mysql", GROUPS, vault, ["10.0.0.71"], listed=["shop"])[0]["name"] == "legacy"
+    # TLS decided afterwards from the data model: legacy's only tier database says tls: false.
+    tls = {u["name"]: u["tls"] for u in datamodel.db_users_tls(users, "mysql", dbs, GROUPS, {"mysql": True})}
+    assert tls == {"legacy": False, "shop": True}

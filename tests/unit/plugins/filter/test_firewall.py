@@ -104,6 +104,8 @@ def test_lb_hosts_serve_the_sites_redis_sentinel_and_vrrp(lab, host, peer):
         22: ["10.77.0.0/24"], 80: ANY, 443: ANY,
         6379: ["10.77.0.31/32", "10.77.0.32/32"],
         26379: sorted({"10.77.0.21/32", "10.77.0.22/32", "10.77.0.51/32", "10.77.0.52/32"} - {f"{lab['hostvars'][host]['private_ip']}/32"}),
+        # The tier's one address for whc's sites whose databases the lab places there (blcpa, aeroweb_staging).
+        3306: ["10.77.0.11/32"], 5432: ["10.77.0.11/32"],
     }
     [vrrp] = [r for r in _rule_list(lab, host, lb_floating_mode="vrrp") if r["port"] == 0]
     assert vrrp["proto"] == "vrrp"
@@ -125,7 +127,7 @@ def test_a_single_redis_opens_to_the_web_hosts_of_multi_host_sites(lab):
     rules = firewall.firewall_rules("redis_01", groups, lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"])
     assert {r["port"]: r["sources"] for r in rules} == {22: ["10.77.0.0/24"], 6379: ["10.77.0.31/32", "10.77.0.32/32"]}
     lb_rules = firewall.firewall_rules("lb_01", groups, lab["hostvars"], lab["sites"], lab["databases"], lab["admin_networks"])
-    assert {r["port"] for r in lb_rules} == {22, 80, 443}
+    assert {r["port"] for r in lb_rules} == {22, 80, 443, 3306, 5432}  # 3306/5432: the tier's one address
 
 
 def test_typesense_node_opens_api_to_searching_sites_and_peering_to_other_nodes(lab):
