@@ -447,7 +447,10 @@ def step_freeze(module, params):
         return True, result
     presums = params["presums"]
     if presums:
-        result["resum"] = tables_written(late_writes(params["name"], presums["position"]), params["name"])
+        try:
+            result["resum"] = tables_written(late_writes(params["name"], presums["position"]), params["name"])
+        except MoveError:  # the binary log since the sums is gone (purged): every table is summed again
+            result["resum"] = None
         sums = sums_since("mysql", params["name"], presums["tables"], result["resum"])
     else:
         sums = sums_of("mysql", params["name"])

@@ -133,3 +133,14 @@ def test_catch_up_with_presums_sums_again_only_what_the_freeze_named(server, mon
     _changed, result = mod.step_catch_up(module(), params(compare=compare, presums={"tables": PRESUMS}, resum=["orders"]))
     assert result["differ"] == [] and server.resummed == [["orders"]]
     assert any("ACCOUNT UNLOCK" in s for s in server.statements)
+
+
+def test_a_purged_binary_log_since_the_sums_makes_the_freeze_sum_every_table(server, monkeypatch):
+    def late(name, start):
+        if start["pos"] == 100:
+            raise mod.MoveError("binary log b.000001 is gone from the source")
+        return []
+
+    monkeypatch.setattr(mod, "late_writes", late)
+    _changed, result = mod.step_freeze(module(), params(presums={"position": {"file": "b.000001", "pos": 100}, "tables": PRESUMS}))
+    assert result["resum"] is None and server.resummed == [None] and not result["unfrozen"]
