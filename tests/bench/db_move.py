@@ -379,7 +379,8 @@ def move(engine, source_address, dest_address, tls_side, model, extra, rate, fir
         lines.append(line)
         for key, pattern in (("copy", "TASK [Copy a consistent snapshot"),
                              ("copy", "TASK [Create the database on the leader"),
-                             ("copied", "TASK [Replicate the writes made since"), ("copied", "TASK [Freeze the writes"),
+                             # PostgreSQL's catch-up before the freeze is inside its initial copy (subscribe).
+                             ("copied", "TASK [Replicate the writes made since"), ("copied", "TASK [Sum the source before"),
                              ("presums", "TASK [Sum the source before the freeze"), ("presums", "TASK [Freeze the writes"),
                              ("freeze", "TASK [Freeze the writes"), ("catch_up", "TASK [Catch up to the source's last"),
                              ("catch_up", "TASK [Freeze the writes on the old server"),
