@@ -532,9 +532,8 @@ def step_set_sequences(module, params):
     result = {"statements": statements}
     if params["compare"] is not None:
         started = time.time()
-        presums = params["presums"]
-        sums = {} if module.check_mode else sums_since("postgresql", params["name"], presums["tables"] if presums else None,
-                                                        params["resum"], port=params["port"])
+        presums = params["presums"]["tables"] if params["presums"] else None
+        sums = {} if module.check_mode else sums_since("postgresql", params["name"], presums, params["resum"], port=params["port"])
         result.update(tables=sums, rows=sum(t["rows"] for t in sums.values()),
                       differ=[] if module.check_mode else differing_tables(sums, params["compare"]),
                       verify_seconds=round(time.time() - started, 2))
