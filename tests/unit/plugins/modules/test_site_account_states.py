@@ -13,7 +13,7 @@ BLCPA = {"name": "blcpa", "home": "/srv/www/blcpa"}
 AEROWEB = {"name": "aeroweb", "home": "/srv/www/aeroweb"}
 
 
-def _states(accounts, member=None, group=None, passwd=None, shadow=SHADOW):
+def _states(accounts, member=None, group=None, passwd=None, shadow=tuple(SHADOW)):
     return mod.states(accounts, member, GROUP if group is None else group, PASSWD if passwd is None else passwd, shadow)
 
 
