@@ -453,7 +453,8 @@ def step_freeze(module, params):
     """Roles NOLOGIN and their sessions terminated; with ``watch``, the whole freeze on the source in this one run:
     the watch for a session or a write outside those roles (the roles allowed to log in again at once when one
     showed: ``unfrozen``), the subscription's slot confirmed up to the freeze's position, the sequences read and
-    the frozen database summed, for the leader's run to set and compare."""
+    the frozen database summed, for the leader's run to set and compare. With ``path`` (the way back, on the
+    leader): the frozen database dumped there and read back instead of the slot and the sequences, then summed."""
     drv, name = driver(params), params["name"]
     diff = {"before": {"roles_login": params["roles"]}, "after": {"roles_login": []}}
     if module.check_mode:
