@@ -253,6 +253,37 @@ def acl_connect_roles(acl):
     return roles
 
 
+PG_DATABASE_PRIVILEGES = {"C": "CREATE", "T": "TEMPORARY", "c": "CONNECT"}
+
+
+def pg_database_acl_sql(database, acl):
+    """GRANT/REVOKE statements that give ``database`` the ACL ``acl`` (pg_database.datacl as text,
+    '{=T/app,app=CTc/app}'): a database created again (the way back) gets the privileges its stale copy had,
+    e.g. CONNECT revoked from PUBLIC (roles/postgresql). Empty ``acl``: the default, no statement."""
+    items = [item.strip() for item in (acl or "").strip("{}").split(",") if item.strip()]
+    if not items:
+        return []
+    statements = ["REVOKE ALL ON DATABASE %s FROM PUBLIC" % pg_ident(database)]
+    for item in items:
+        match = PG_ACL_RE.match(item)
+        if not match:
+            raise MoveError("cannot read the ACL item %r of %s" % (item, database))
+        role = match.group(1).replace('""', '"') if match.group(1) is not None else match.group(2)
+        privileges = [PG_DATABASE_PRIVILEGES[p] for p in match.group(3) if p in PG_DATABASE_PRIVILEGES]
+        if not privileges:
+            continue
+        if role and not ACCOUNT_RE.match(role):
+            raise MoveError("role %r cannot be named safely in SQL" % (role,))
+        statements.append("GRANT %s ON DATABASE %s TO %s" % (
+            ", ".join(privileges), pg_ident(database), pg_ident(role) if role else "PUBLIC"))
+    return statements
+
+
+def pg_dump_entries(listing):
+    """The entries of a custom-format dump's table of contents (``pg_restore --list``; its ';' lines are comments)."""
+    return [line for line in (listing or "").splitlines() if line.strip() and not line.lstrip().startswith(";")]
+
+
 def pg_roles_to_freeze(owner, acl, superusers, keep=(PG_MOVER,)):
     """The roles a freeze sets NOLOGIN: the database's owner and the roles given CONNECT on it,
     never a superuser (postgres, the servers' own) nor the move's role."""

@@ -1,13 +1,14 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""One step of a PostgreSQL database move onto the Patroni tier, by logical replication (playbooks/db_move.yml)."""
+"""One step of a PostgreSQL database move onto the Patroni tier, by logical replication, or of its way back by a dump
+(playbooks/db_move.yml)."""
 
 from __future__ import absolute_import, division, print_function
 
 DOCUMENTATION = r"""
 ---
 module: db_move_postgresql
-short_description: One step of a PostgreSQL database move by logical replication
+short_description: One step of a PostgreSQL database move by logical replication, or of its way back by a dump
 description:
   - The PostgreSQL steps of playbooks/db_move.yml (tasks/db_move_postgresql_*.yml), each run on the host it
     concerns, as the C(postgres) superuser over the local socket (C(psql), C(pg_dump)). On the source (the
@@ -15,6 +16,12 @@ description:
     C(writes_since), C(unfreeze), C(catch_up), C(sequences), C(revoke). On the destination (the Patroni leader) -
     C(destination_facts), C(copy), C(subscribe), C(destination_sums), C(set_sequences), C(drop_subscription),
     C(set_aside).
+  - The way back (the tier's database back onto its old server, C(db_move.yml -e from=<tier member> -e set_aside=true);
+    the tier runs C(wal_level=replica), so it cannot publish) - C(set_aside) on the old server (its stale copy dumped,
+    the dump read back by C(pg_restore --list), then dropped), C(freeze) with O(path) on the leader (roles NOLOGIN,
+    sessions terminated, the watch, then the frozen database dumped there and summed), C(restore) on the old server
+    (the database created again with its old owner and ACL, the dump restored in one transaction), then
+    C(infra.hosting.db_table_checksums) compares and C(unfreeze) lets the old server's roles log in.
   - C(freeze) with O(watch) on the source and C(set_sequences) with O(compare) on the leader are the whole write
     freeze in two module runs, one per server, because each round trip to a host costs time during which the
     site cannot write.
@@ -43,7 +50,7 @@ options:
     type: str
     required: true
     choices: [source_facts, destination_facts, grant, revoke, copy, subscribe, source_sums, destination_sums, freeze,
-              writes_since, unfreeze, catch_up, sequences, set_sequences, drop_subscription, set_aside]
+              writes_since, unfreeze, catch_up, sequences, set_sequences, drop_subscription, set_aside, restore]
   name:
     description: The database moved.
     type: str
@@ -63,8 +70,21 @@ options:
     description: Password of the move's role C(db_move) (grant, copy, subscribe).
     type: str
   owner:
-    description: Owner of the database on the destination (copy).
+    description: Owner of the database on the destination (copy, restore).
     type: str
+  path:
+    description:
+      - C(freeze) with O(watch) (the way back) - where the frozen database is dumped (C(pg_dump -Fc), mode 0600) once the
+        watch saw nothing; the dump is read back (C(pg_restore --list)) and the database summed, instead of waiting for a
+        subscription and reading the sequences (the dump carries them).
+      - C(restore) - the dump restored.
+    type: path
+  acl:
+    description:
+      - C(restore) - the database's ACL as the old server had it (C(source_facts)' C(acl), e.g. C({=T/app,app=CTc/app})),
+        given again to the database created for the restore; empty - the default privileges.
+    type: str
+    default: ""
   roles:
     description: Roles to set NOLOGIN (freeze) or LOGIN (unfreeze); roles that must exist (destination_facts).
     type: list
@@ -116,7 +136,9 @@ attributes:
     support: full
     description: The reading steps run; the others say what they would change and change nothing.
   diff_mode:
-    support: none
+    support: partial
+    description: C(set_aside), C(restore), C(freeze) and C(unfreeze) return the database's or the roles' state before and
+      after.
 """
 
 EXAMPLES = r"""
@@ -132,12 +154,29 @@ EXAMPLES = r"""
     name: aeroweb_staging
     source_host: 10.77.0.31
     mover_password: "{{ db_move_password }}"
+
+- name: The way back - freeze the tier's copy and dump it on the leader
+  infra.hosting.db_move_postgresql:
+    state: freeze
+    name: aeroweb_staging
+    roles: [aeroweb_staging]
+    watch: 1
+    path: /var/backups/infra/db_back-aeroweb_staging-20261207T000000Z.dump
+  register: db_move_freeze
+
+- name: The way back - restore it on the old server (its stale copy set aside before)
+  infra.hosting.db_move_postgresql:
+    state: restore
+    name: aeroweb_staging
+    owner: aeroweb_staging
+    acl: "{=T/aeroweb_staging,aeroweb_staging=CTc/aeroweb_staging}"
+    path: /var/backups/infra/db_back-aeroweb_staging-20261207T000000Z.dump
 """
 
 RETURN = r"""
 facts:
-  description: What a facts step read (source - problems (wal_level, slots, senders), wal_level, listen_addresses, exists, owner, roles, shared_roles, tables,
-    tables_without_key, hba_file, publication; destination - exists, tables, leader, subscription, missing_roles).
+  description: What a facts step read (source - problems (wal_level, slots, senders), wal_level, listen_addresses, exists, owner, acl, roles, shared_roles,
+    tables, tables_without_key, hba_file, publication; destination - exists, tables, leader, subscription, missing_roles).
   returned: source_facts, destination_facts
   type: dict
 position:
@@ -190,16 +229,31 @@ differ:
   type: list
   elements: str
 path:
-  description: Dump of the copy set aside (set_aside), null when there was none.
-  returned: set_aside
+  description: Dump of the copy set aside (set_aside), null when there was none; the frozen database's dump (freeze with
+    path); the dump restored (restore).
+  returned: set_aside, freeze with path, restore
   type: str
+dump_entries:
+  description: Entries of the dump's table of contents (C(pg_restore --list)), read back before anything is dropped.
+  returned: set_aside (when a copy was dumped), freeze with path
+  type: int
+dump_bytes:
+  description: Size of the dump.
+  returned: set_aside (when a copy was dumped), freeze with path
+  type: int
+statements:
+  description: The SQL a step runs (set_sequences - the setval calls; restore - the database's ACL given again).
+  returned: set_sequences, restore
+  type: list
+  elements: str
 seconds:
-  description: Seconds the step took (copy, subscribe, catch_up, source_sums, destination_sums).
-  returned: copy, subscribe, catch_up, source_sums, destination_sums
+  description: Seconds the step took (copy, subscribe, catch_up, source_sums, destination_sums, restore).
+  returned: copy, subscribe, catch_up, source_sums, destination_sums, restore
   type: float
 """
 
 import os
+import shlex
 import subprocess
 import time
 
@@ -207,8 +261,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.infra.hosting.plugins.module_utils.db_checksums import differing_tables, sums_of, sums_since
 from ansible_collections.infra.hosting.plugins.module_utils.db_engine import PostgresqlDriver, to_int
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
-    PG_MOVER, MoveError, lsn_reached, pg_changed_tables, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles,
-    pg_source_problems, role_login_sql, run_step, sequence_sql, subscription_sql, sync_pending, tables_without_key)
+    PG_MOVER, MoveError, lsn_reached, pg_changed_tables, pg_database_acl_sql, pg_dump_entries, pg_ident, pg_literal, pg_move_name,
+    pg_roles_to_freeze, pg_shared_roles, pg_source_problems, role_login_sql, run_step, sequence_sql, subscription_sql, sync_pending,
+    tables_without_key)
 
 SOCKET_DIR = "/var/run/postgresql"
 TIMEOUT = 6 * 3600
@@ -248,13 +303,14 @@ def step_source_facts(module, params):
         "SELECT name, setting FROM pg_settings WHERE name IN "
         "('wal_level', 'max_replication_slots', 'max_wal_senders', 'hba_file', 'server_version_num', 'listen_addresses')"),
         columns=["name", "setting"])}
-    facts = dict(settings, exists=exists(drv, name), owner=None, roles=[], shared_roles={}, tables=0,
+    facts = dict(settings, exists=exists(drv, name), owner=None, acl="", roles=[], shared_roles={}, tables=0,
                  tables_without_key=[], publication=False)
     if facts["exists"]:
         row = q(drv, "SELECT pg_get_userbyid(datdba), COALESCE(datacl::text, '') FROM pg_database WHERE datname = %s"
                 % pg_literal(name), columns=["owner", "acl"])[0]
         superusers = {r["name"] for r in q(drv, "SELECT rolname FROM pg_roles WHERE rolsuper", columns=["name"])}
         facts["owner"] = row["owner"]
+        facts["acl"] = row["acl"]
         facts["roles"] = pg_roles_to_freeze(row["owner"], row["acl"], superusers)
         others = q(drv, (
             "SELECT pg_get_userbyid(datdba), datname FROM pg_database WHERE datname <> %s AND datallowconn "
@@ -397,11 +453,13 @@ def step_freeze(module, params):
     """Roles NOLOGIN and their sessions terminated; with ``watch``, the whole freeze on the source in this one run:
     the watch for a session or a write outside those roles (the roles allowed to log in again at once when one
     showed: ``unfrozen``), the subscription's slot confirmed up to the freeze's position, the sequences read and
-    the frozen database summed, for the leader's run to set and compare."""
+    the frozen database summed, for the leader's run to set and compare. With ``path`` (the way back, on the
+    leader): the frozen database dumped there and read back instead of the slot and the sequences, then summed."""
     drv, name = driver(params), params["name"]
+    diff = {"before": {"roles_login": params["roles"]}, "after": {"roles_login": []}}
     if module.check_mode:
-        return True, {"position": None, "writes": 0, "sessions_cut": 0, "late_writes": 0, "sessions": [],
-                      "sequences": [], "tables": {}, "rows": 0}
+        return True, {"position": None, "writes": 0, "sessions_cut": 0, "late_writes": 0, "sessions": [], "unfrozen": False,
+                      "sequences": [], "tables": {}, "rows": 0, "path": params["path"], "diff": diff}
     for statement in role_login_sql(params["roles"], login=False):
         q(drv, statement)
     roles = ", ".join(pg_literal(r) for r in params["roles"]) or "''"
@@ -411,7 +469,7 @@ def step_freeze(module, params):
         columns=["pid", "ok"])
     wait_sessions_gone(drv, cut)
     position = q(drv, "SELECT pg_current_wal_lsn()", columns=["lsn"])[0]["lsn"]
-    result = {"position": position, "writes": write_counter(drv, name), "sessions_cut": len(cut)}
+    result = {"position": position, "writes": write_counter(drv, name), "sessions_cut": len(cut), "diff": diff}
     if not params["watch"]:
         return True, result
     time.sleep(params["watch"])
@@ -420,10 +478,14 @@ def step_freeze(module, params):
     if result["unfrozen"]:
         for statement in role_login_sql(params["roles"], login=True):
             q(drv, statement)
-        result.update(sequences=[], tables={}, rows=0)
+        result.update(sequences=[], tables={}, rows=0, diff={"before": diff["before"], "after": diff["before"]})
         return True, result
-    result["confirmed_seconds"] = wait_confirmed(drv, name, position, params["timeout"])[0]
-    result["sequences"] = read_sequences(drv, name)
+    if params["path"]:
+        # The way back: no subscription; the dump carries the schema, the data and the sequences.
+        result.update(dump_to(drv, name, params["path"], ["--no-publications", "--no-subscriptions"]), sequences=[])
+    else:
+        result["confirmed_seconds"] = wait_confirmed(drv, name, position, params["timeout"])[0]
+        result["sequences"] = read_sequences(drv, name)
     presums = params["presums"]
     if presums:
         result["resum"] = pg_changed_tables(presums["marks"], table_marks(drv, name))
@@ -488,7 +550,8 @@ def step_unfreeze(module, params):
         drv = driver(params)
         for statement in role_login_sql(params["roles"], login=True):
             q(drv, statement)
-    return bool(params["roles"]), {"roles": params["roles"]}
+    return bool(params["roles"]), {"roles": params["roles"],
+                                   "diff": {"before": {"roles_login": []}, "after": {"roles_login": params["roles"]}}}
 
 
 def wait_confirmed(drv, name, position, timeout):
@@ -551,20 +614,57 @@ def step_drop_subscription(module, params):
     return True, {}
 
 
+def dump_to(drv, name, path, options=()):
+    """``name`` dumped (C(pg_dump -Fc), a file of root's, mode 0600) to ``path``, then read back: C(pg_restore --list)
+    must read it and list entries, or MoveError (nothing is dropped, nothing restored from an unverified dump)."""
+    started = time.time()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    drv.shell("umask 077; %s -Fc %s %s > %s" % (" ".join(drv.client("pg_dump")), " ".join(options), name, shlex.quote(path)))
+    # Read as root and fed on pg_restore's standard input: the file stays root's.
+    entries = pg_dump_entries(drv.shell("%s --list < %s" % (" ".join(drv.prefix + ["pg_restore"]), shlex.quote(path))))
+    size = os.path.getsize(path)
+    if not entries or not size:
+        raise MoveError("the dump %s of %s lists no entry (pg_restore --list, %d bytes): nothing was dropped" % (path, name, size))
+    return {"path": path, "dump_entries": len(entries), "dump_bytes": size, "dump_seconds": round(time.time() - started, 2)}
+
+
 def step_set_aside(module, params):
-    """The destination's copy (a refused move) dumped under /var/backups/infra, then dropped."""
+    """A copy that must give way dumped under /var/backups/infra, the dump read back, then dropped: the leader's partial
+    copy of a refused move, or the old server's stale copy on the way back."""
     drv, name = driver(params), params["name"]
     if not exists(drv, name):
         return False, {"path": None}
     path = "/var/backups/infra/db_move-%s-%s.dump" % (name, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    tables = table_count(drv, name)
+    diff = {"before": {"database": name, "tables": tables}, "after": {"database": None, "dump": path}}
     if module.check_mode:
-        return True, {"path": path}
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-    drv.shell("umask 077; %s -Fc %s > %s" % (" ".join(drv.client("pg_dump")), name, path))
+        return True, {"path": path, "diff": diff}
+    result = dump_to(drv, name, path)
     q(drv, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
       % pg_literal(name))
     drv._run(drv.client("dropdb") + [name])
-    return True, {"path": path}
+    return True, dict(result, diff=diff)
+
+
+def step_restore(module, params):
+    """The way back, on the old server: the database created again (owned by ``owner``, its old ACL given again) and
+    the tier's dump (``path``) restored in one transaction. Refused while a copy with tables is there (set_aside first)."""
+    drv, name, path = driver(params), params["name"], params["path"]
+    statements = pg_database_acl_sql(name, params["acl"])
+    tables = table_count(drv, name)
+    if tables and not module.check_mode:  # in check mode set_aside has dropped nothing
+        raise MoveError("the old server still holds %d tables of %s: its stale copy is set aside first (set_aside)" % (tables, name))
+    diff = {"before": {"database": name if exists(drv, name) else None, "tables": tables},
+            "after": {"database": name, "owner": params["owner"], "restored_from": path}}
+    if module.check_mode:
+        return True, {"path": path, "statements": statements, "seconds": 0.0, "diff": diff}
+    started = time.time()
+    if not exists(drv, name):
+        drv._run(drv.client("createdb") + ["-O", params["owner"], name])
+    for statement in statements:
+        q(drv, statement)
+    drv.shell("%s --exit-on-error --single-transaction -d %s < %s" % (" ".join(drv.client("pg_restore")), name, shlex.quote(path)))
+    return True, {"path": path, "statements": statements, "seconds": round(time.time() - started, 2), "diff": diff}
 
 
 STEPS = {
@@ -573,11 +673,11 @@ STEPS = {
     "source_sums": step_source_sums, "destination_sums": step_destination_sums,
     "writes_since": step_writes_since, "unfreeze": step_unfreeze, "catch_up": step_catch_up,
     "sequences": step_sequences, "set_sequences": step_set_sequences, "drop_subscription": step_drop_subscription,
-    "set_aside": step_set_aside,
+    "set_aside": step_set_aside, "restore": step_restore,
 }
 NEEDS = {
     "grant": ["mover_password"], "copy": ["source_host", "mover_password", "owner"],
-    "subscribe": ["source_host", "mover_password"], "catch_up": ["position"],
+    "subscribe": ["source_host", "mover_password"], "catch_up": ["position"], "restore": ["path", "owner"],
 }
 
 
@@ -591,6 +691,8 @@ def main():
             "source_port": {"type": "int", "default": 5432},
             "mover_password": {"type": "str", "no_log": True},
             "owner": {"type": "str"},
+            "path": {"type": "path"},
+            "acl": {"type": "str", "default": ""},
             "roles": {"type": "list", "elements": "str", "default": []},
             "position": {"type": "str"},
             "writes": {"type": "int", "default": 0},

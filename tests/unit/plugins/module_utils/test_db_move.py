@@ -5,6 +5,7 @@ settings, the roles a freeze stops, tables without a key, the subscription and s
 import pytest
 
 from ansible_collections.infra.hosting.plugins.module_utils.db_move import (
+    pg_database_acl_sql, pg_dump_entries,
     MoveError, accounts_of, acl_connect_roles, change_master_sql, drop_replica_sql, events_touching, find_position,
     lock_statements, lsn_reached, parse_lsn, pg_ident, pg_literal, pg_move_name, pg_roles_to_freeze, pg_shared_roles,
     pg_source_problems, position_before, position_from_status, replica_state, role_login_sql, run_step, sequence_sql,
@@ -214,3 +215,26 @@ def test_a_step_runs_or_fails_naming_the_step_and_the_database():
     module = FakeModule(state="copy", name="shop; DROP", source_host="x")
     run_step(module, steps, {}, "db_move_x")
     assert "not plain" in module.failed["msg"]
+
+
+def test_a_database_created_again_gets_the_acl_its_stale_copy_had():
+    # roles/postgresql revokes CONNECT from PUBLIC: the way back keeps it so.
+    assert pg_database_acl_sql("shoppg", "{=T/shop,shop=CTc/shop}") == [
+        'REVOKE ALL ON DATABASE "shoppg" FROM PUBLIC',
+        'GRANT TEMPORARY ON DATABASE "shoppg" TO PUBLIC',
+        'GRANT CREATE, TEMPORARY, CONNECT ON DATABASE "shoppg" TO "shop"']
+    assert pg_database_acl_sql("shoppg", "") == [] and pg_database_acl_sql("shoppg", None) == []
+
+
+def test_an_acl_item_that_cannot_be_read_or_named_is_refused():
+    with pytest.raises(MoveError):
+        pg_database_acl_sql("shoppg", "{garbage}")
+    with pytest.raises(MoveError):
+        pg_database_acl_sql("shoppg", '{"a;b"=c/postgres}')
+
+
+def test_a_dump_listing_counts_its_entries_not_its_comments():
+    listing = (";\n; Archive created at 2026-12-07 00:00:00 UTC\n;     dbname: shoppg\n;\n"
+               "215; 1259 16390 TABLE public customers shop\n3340; 0 16390 TABLE DATA public customers shop\n\n")
+    assert len(pg_dump_entries(listing)) == 2
+    assert pg_dump_entries(";\n; Archive created\n") == [] and pg_dump_entries("") == []

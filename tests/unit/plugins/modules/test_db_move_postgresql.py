@@ -55,7 +55,7 @@ def server(monkeypatch):
 
 def params(**extra):
     base = {"name": "shoppg", "roles": ["shop"], "watch": 1.0, "timeout": 5, "port": 5432, "sequences": SEQUENCES,
-            "compare": None, "presums": None, "resum": None}
+            "compare": None, "presums": None, "resum": None, "path": None, "acl": ""}
     base.update(extra)
     return base
 
@@ -110,3 +110,91 @@ def test_set_sequences_with_presums_sums_again_only_what_the_freeze_named(server
     _changed, result = mod.step_set_sequences(module(), params(compare=compare, presums={"tables": PRESUMS},
                                                                resum=["public.orders"]))
     assert result["differ"] == [] and server.resummed == [["public.orders"]]
+
+
+# The way back (the tier's copy back onto its old server): the freeze on the leader dumps instead of waiting for a
+# subscription; set_aside reads its dump back before it drops; restore refuses to restore over a copy.
+class Shell:
+    """drv of the way back's steps: records the shell pipelines and the client runs, answers pg_restore --list."""
+
+    prefix = ["runuser", "-u", "postgres", "--"]
+
+    def __init__(self, listing="215; 1259 16390 TABLE public orders shop\n"):
+        self.commands, self.runs, self.listing = [], [], listing
+
+    def client(self, binary):
+        return self.prefix + [binary]
+
+    def shell(self, command):
+        self.commands.append(command)
+        return self.listing if "--list" in command else ""
+
+    def _run(self, argv):
+        self.runs.append(argv)
+        return ""
+
+
+@pytest.fixture
+def shell(server, monkeypatch, tmp_path):
+    drv = Shell()
+    monkeypatch.setattr(mod, "driver", lambda params: drv)
+    monkeypatch.setattr(mod.os.path, "getsize", lambda path: 2048)
+    monkeypatch.setattr(mod.os, "makedirs", lambda *a, **k: None)  # /var/backups/infra is not made here
+    drv.path = str(tmp_path / "db_back-shoppg.dump")
+    return drv
+
+
+def test_the_way_back_freeze_dumps_reads_the_dump_back_and_sums_without_a_subscription(server, shell):
+    _changed, result = mod.step_freeze(module(), params(path=shell.path))
+    assert not result["unfrozen"] and result["tables"] == SUMS and result["sequences"] == []
+    assert result["path"] == shell.path and result["dump_entries"] == 1 and result["dump_bytes"] == 2048
+    assert "pg_dump -Fc --no-publications --no-subscriptions shoppg >" in shell.commands[0]
+    assert "pg_restore --list <" in shell.commands[1]
+    assert not any("confirmed_flush_lsn" in s for s in server.statements)
+
+
+def test_a_dump_that_lists_nothing_drops_nothing(server, shell, monkeypatch):
+    shell.listing = ";\n; Archive created\n"
+    monkeypatch.setattr(mod, "exists", lambda drv, name: True)
+    monkeypatch.setattr(mod, "table_count", lambda drv, name: 2)
+    with pytest.raises(mod.MoveError, match="lists no entry"):
+        mod.step_set_aside(module(), params(path=None))
+    assert shell.runs == []  # no dropdb
+
+
+def test_set_aside_dumps_reads_back_then_drops_and_shows_the_diff(server, shell, monkeypatch):
+    monkeypatch.setattr(mod, "exists", lambda drv, name: True)
+    monkeypatch.setattr(mod, "table_count", lambda drv, name: 3)
+    changed, result = mod.step_set_aside(module(), params(path=None))
+    assert changed and result["dump_entries"] == 1 and shell.runs[-1][-2:] == ["dropdb", "shoppg"]
+    assert result["diff"]["before"] == {"database": "shoppg", "tables": 3} and result["diff"]["after"]["database"] is None
+
+
+def test_set_aside_in_check_mode_changes_nothing(server, shell, monkeypatch):
+    monkeypatch.setattr(mod, "exists", lambda drv, name: True)
+    monkeypatch.setattr(mod, "table_count", lambda drv, name: 3)
+    changed, result = mod.step_set_aside(module(check_mode=True), params(path=None))
+    assert changed and result["path"].startswith("/var/backups/infra/db_move-shoppg-") and shell.commands == shell.runs == []
+
+
+def restore_params(**extra):
+    return params(path="/var/backups/infra/db_back-shoppg.dump", owner="shop", acl="{=T/shop,shop=CTc/shop}", **extra)
+
+
+def test_restore_creates_the_database_gives_its_old_acl_and_restores_in_one_transaction(server, shell, monkeypatch):
+    monkeypatch.setattr(mod, "exists", lambda drv, name: False)
+    monkeypatch.setattr(mod, "table_count", lambda drv, name: 0)
+    changed, result = mod.step_restore(module(), restore_params())
+    assert changed and shell.runs == [Shell.prefix + ["createdb", "-O", "shop", "shoppg"]]
+    assert 'REVOKE ALL ON DATABASE "shoppg" FROM PUBLIC' in server.statements
+    assert "pg_restore --exit-on-error --single-transaction -d shoppg < /var/backups/infra/db_back-shoppg.dump" in shell.commands[0]
+
+
+def test_restore_refuses_to_load_over_a_copy_and_in_check_mode_only_says_what(server, shell, monkeypatch):
+    monkeypatch.setattr(mod, "exists", lambda drv, name: True)
+    monkeypatch.setattr(mod, "table_count", lambda drv, name: 3)
+    with pytest.raises(mod.MoveError, match="set aside first"):
+        mod.step_restore(module(), restore_params())
+    changed, result = mod.step_restore(module(check_mode=True), restore_params())
+    assert changed and result["diff"]["after"]["restored_from"].endswith("db_back-shoppg.dump")
+    assert shell.commands == shell.runs == [] and server.statements == []
