@@ -72,6 +72,9 @@ def db_lb_services(galera, patroni, bind_address):
             "bind": _bind(addresses, POSTGRESQL_PORT),
             "check_port": PATRONI_REST_PORT,
             "check_path": "/primary",
+            # Patroni answers OPTIONS with the status line only: a GET's JSON body, written after HAProxy has read the
+            # status and closed, logged a ConnectionResetError traceback on every member for each check (every second).
+            "check_method": "OPTIONS",
             "single_writer": False,
             "servers": [{"name": m["name"], "address": m["address"], "port": POSTGRESQL_PORT} for m in patroni],
         })

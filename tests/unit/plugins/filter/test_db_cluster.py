@@ -21,6 +21,8 @@ def test_services_one_galera_writer_and_patroni_primary_check():
     assert mariadb["bind"] == "10.0.0.21:3306" and mariadb["single_writer"] and mariadb["check_port"] == 9200
     assert [s["name"] for s in mariadb["servers"]] == ["db_01", "db_02", "db_03"]
     assert postgresql["check_path"] == "/primary" and postgresql["check_port"] == 8008
+    # Patroni writes only the status line to OPTIONS: nothing left to write when HAProxy closes after reading it.
+    assert postgresql["check_method"] == "OPTIONS" and "check_method" not in mariadb
     assert not postgresql["single_writer"]
 
 
