@@ -23,6 +23,7 @@ after the stop, or the member was not stopped, or Patroni kept the same leader).
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -53,6 +54,10 @@ def lab_tier_address():
 LB_ADDRESS = lab_tier_address() if LAB else None
 CLIENT = "bench-db-client" if LAB else LB
 CLIENT_IP = "10.77.0.69"
+# The lab's load balancers open 3306 and 5432 to the sites' hosts only (roles/firewall): the bench's client gets
+# a temporary rule of its own there (comment bench-db-failover, not persistent), removed at the end.
+LB_CONTAINERS = ["lab-lb_01", "lab-lb_02"]
+FIREWALL_MARK = "bench-db-failover"
 USER, DB = ("bench_failover", "bench_failover") if LAB else ("app", "appdb")
 MEMBERS = ["lab-db_01", "lab-db_02", "lab-db_03"] if LAB else ["mol-db_ha-1", "mol-db_ha-2", "mol-db_ha-3"]
 RATE = float(os.environ.get("DB_RATE", "20"))
@@ -95,7 +100,21 @@ def galera_writer():
     return None
 
 
+def lab_firewall(action):
+    """Open (or close) 3306 and 5432 on the lab's load balancers to the bench's client only."""
+    for name in LB_CONTAINERS:
+        listed = in_container(name, "nft -a list chain inet firewall input", check=False)
+        if listed.returncode != 0:
+            continue  # no firewall there
+        for handle in re.findall(r'comment "%s" # handle (\d+)' % FIREWALL_MARK, listed.stdout):
+            in_container(name, "nft delete rule inet firewall input handle %s" % handle)
+        if action == "open":
+            in_container(name, "nft insert rule inet firewall input ip saddr %s tcp dport '{ 3306, 5432 }' accept "
+                               "comment %s" % (CLIENT_IP, FIREWALL_MARK))
+
+
 def lab_setup():
+    lab_firewall("open")
     """The lab's own client container and a throw-away database and user on each engine."""
     if podman("container", "exists", CLIENT, check=False).returncode != 0:
         podman("run", "-d", "--name", CLIENT, "--network", "lab", "--ip", CLIENT_IP, "--systemd=always",
@@ -118,6 +137,7 @@ def lab_setup():
 
 
 def lab_cleanup():
+    lab_firewall("close")
     writer = galera_writer()
     if writer:
         in_container(writer, "mariadb -e \"DROP DATABASE IF EXISTS bench_failover; DROP USER IF EXISTS "
