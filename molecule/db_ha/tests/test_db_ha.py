@@ -84,6 +84,29 @@ def test_galera_writer_stopped_writes_resume_nothing_lost_member_rejoins(host):
     assert int(galera(writer, "SELECT COUNT(*) FROM appdb.failover_probe")) == survivor_count
 
 
+def check_answer(name):
+    return member(name).run("curl -s --max-time 5 -w ' %{http_code}' http://127.0.0.1:9200/").stdout
+
+
+def test_galera_check_follows_the_member_state_in_one_process(host):
+    lb_only(host)
+    # After the failover above (MariaDB stopped and started on MEMBERS[0]), every member's check answers 200:
+    # the one process of each kept answering and replaced its client when its server went away.
+    for name in MEMBERS:
+        assert wait_for(lambda n=name: check_answer(n).endswith(" 200"), tries=10, delay=1), (name, check_answer(name))
+    probe = MEMBERS[1]
+    pid = member(probe).check_output("systemctl show -p MainPID --value galera-check.service")
+    try:
+        galera(probe, "SET GLOBAL wsrep_desync=ON")
+        assert check_answer(probe) == "Galera member is not Synced (state 2) 503"
+    finally:
+        galera(probe, "SET GLOBAL wsrep_desync=OFF")
+    assert wait_for(lambda: check_answer(probe).endswith(" 200"), tries=10, delay=1)
+    # One process for every check, no unit per connection.
+    assert member(probe).check_output("systemctl show -p MainPID --value galera-check.service") == pid != "0"
+    assert member(probe).check_output("systemctl list-units --all --no-legend 'galera-check@*' | wc -l") == "0"
+
+
 def test_patroni_leader_stopped_writes_resume_nothing_lost_old_leader_rejoins(host):
     lb_only(host)
     cluster = patroni_cluster(host)
