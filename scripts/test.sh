@@ -66,7 +66,7 @@ molecule_one() {
 # Scenarios run MOLECULE_LANES at a time (default 2: the machine's two cores), longest first so that
 # the lanes end together; each has its own containers, network and log. `molecule_start` launches
 # them in the background (the static stages run meanwhile), `molecule_collect` waits and counts.
-longest_first=(deploy db_ha console web forge edge_ha security databases lb typesense_cluster site_cleanup typesense common)
+longest_first=(deploy db_ha web forge edge_ha security databases lb typesense_cluster site_cleanup typesense common)
 molecule_start() {
   local ordered=() s
   for s in "${longest_first[@]}"; do [[ " $* " == *" $s "* ]] && ordered+=("$s"); done

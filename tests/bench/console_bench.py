@@ -1,6 +1,6 @@
 """Bench of the web console (docs/console.md): prints figures, never asserts on time.
 
-1. Deploy: the same deploy of site demo on the console scenario's web container, by ansible-playbook and
+1. Deploy: the same deploy of site demo on the deploy scenario's web container, by ansible-playbook and
    through the console (HTTP on loopback: sign in, POST the deploy, poll its events until the run is over),
    and through ansible_runner.run alone (no console, no database); each way deploys main then v2 each round
    (every deploy builds a new release), the first way changing each round; wall time ratio console/playbook
@@ -10,10 +10,10 @@
 2. Dashboard: render time of the dashboard page (p50/p95 over 60 requests on loopback) with the lab's sites
    and with 200 generated sites (goal p95 < 200 ms), each with a status reading per site.
 
-Needs the console scenario converged (its containers up), then:
+Needs the deploy scenario converged (its containers up; the console's browser tests are part of it), then:
     export PATH=$PWD/.venv/bin:$PATH CONTAINERS_CONF=$PWD/lab/containers.conf
-    flock /tmp/mol-console.lock molecule converge -s console     # (with scripts/cgroup-keeper.sh $$ & running)
-    python tests/bench/console_bench.py [--rounds 2] [--inventory ~/.ansible/tmp/molecule.*.console/inventory]
+    flock /tmp/mol-deploy.lock molecule converge -s deploy     # (with scripts/cgroup-keeper.sh $$ & running)
+    python tests/bench/console_bench.py [--rounds 2] [--inventory ~/.ansible/tmp/molecule.*.deploy/inventory]
     python tests/bench/console_bench.py --dashboard-only           # part 2 only, no container needed
 """
 
@@ -268,10 +268,10 @@ def bench_dashboard(label, inventory, requests=60):
 
 
 def scenario_inventory():
-    """The console scenario's inventory converged from this checkout (Molecule keeps one directory per
+    """The deploy scenario's inventory converged from this checkout (Molecule keeps one directory per
     project path: another checkout's would point at its own files)."""
     mine = []
-    for cfg in glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.console/ansible.cfg")):
+    for cfg in glob.glob(os.path.expanduser("~/.ansible/tmp/molecule.*.deploy/ansible.cfg")):
         inventory = os.path.join(os.path.dirname(cfg), "inventory")
         if os.path.isdir(inventory) and f"{ROOT}/tests/fixtures" in open(cfg).read():
             mine.append((os.path.getmtime(inventory), inventory))
@@ -290,7 +290,7 @@ def main():
         return
     inventory = args.inventory or scenario_inventory()
     if not inventory or not os.path.isdir(inventory):
-        raise SystemExit("no console scenario inventory: converge it first (molecule converge -s console)")
+        raise SystemExit("no deploy scenario inventory: converge it first (molecule converge -s deploy)")
     bench_deploy(inventory, args.rounds)
 
 

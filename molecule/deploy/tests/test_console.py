@@ -4,7 +4,11 @@ deploy of the test app streaming with its progress and summary, a second deploy 
 while it runs; the history with the person's name and the audit line on the host; the notifications in the
 SMTP sink and the HTTP receiver; an env change with its diff reaching shared/.env; a secret key refused;
 the dashboard read from the host (and its live part refreshed by htmx); a cleanup plan shown as a table;
-artisan from the allow-list; a retirement refused by the name check, then by the playbook itself; logs with follow."""
+artisan from the allow-list; a retirement refused by the name check, then by the playbook itself; logs with follow.
+
+Part of the deploy scenario (its converged web node and git server; no converge of its own), and its first
+file: the console meets the site as converge left it (`main` live). It ends with `main` live again (its
+rollback), and test_deploy.py's story follows."""
 
 import json
 import os
@@ -17,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 # Every test takes `host` (one parametrization for all): pytest then keeps them in file order.
-testinfra_hosts = ["mol-console-web"]
+testinfra_hosts = ["mol-deploy-web"]
 ENV = "/srv/www/demo/shared/.env"
 
 
@@ -110,9 +114,9 @@ def test_deploy_streams_its_output_progress_and_summary(people, host):
     summary = dana.wait(lambda: dana.text("#summary"), 600)
     shot(dana, "console-deploy-done.png")
     assert dana.text("#state") == "successful", summary + "\n" + dana.text("#log")[-3000:]
-    assert "deployed" in summary and "(v2)" in summary and "mol-console-web" in summary, summary
+    assert "deployed" in summary and "(v2)" in summary and "mol-deploy-web" in summary, summary
     assert "health check OK" in summary
-    assert "mol-console-web" in dana.text("#hosts")
+    assert "mol-deploy-web" in dana.text("#hosts")
     sha = host.check_output("cat /srv/www/demo/current/REVISION")
     assert sha[:7] in summary
 
@@ -211,7 +215,7 @@ def test_cleanup_plan_is_shown_as_a_table(people, host):
     admin.driver.refresh()
     admin.wait(lambda: admin.find("table.plan"), 20)
     # The live site is kept: counted in the host's summary, never listed for removal.
-    assert "Plan on mol-console-web" in admin.text() and "kept: 7" in admin.text(), admin.text()
+    assert "Plan on mol-deploy-web" in admin.text() and "kept: 7" in admin.text(), admin.text()
     assert "demo" not in " ".join(plan.text for plan in admin.find("table.plan"))
     # A deployer may not open it.
     dana = people("dana")
@@ -224,7 +228,7 @@ def test_artisan_runs_a_command_of_the_allow_list(people, host):
     dana.get("/sites/demo/")
     Select(dana.driver.find_element(By.ID, "cmd")).select_by_visible_text("route:list")
     summary = run_to_the_end(dana, "artisan")
-    assert "artisan of demo done on mol-console-web in" in summary, summary
+    assert "artisan of demo done on mol-deploy-web in" in summary, summary
     assert "HealthController" in dana.text("#log")  # the command's own output, as artisan printed it
     shot(dana, "console-artisan.png")
     lines = [json.loads(line) for line in host.check_output("cat /var/log/infra-audit.log").splitlines() if line]

@@ -1,4 +1,4 @@
-"""Fixtures of the console scenario (imported by test_console.py): the console under test, started on loopback with
+"""Fixtures of the console tests (test_console.py, in the deploy scenario): the console under test, started on loopback with
 scripts/console.sh against this scenario's inventory, a local SMTP sink (aiosmtpd), a local HTTP receiver (http.server) and three people."""
 
 import json
