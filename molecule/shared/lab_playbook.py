@@ -15,6 +15,19 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HOST = "demo.lab.test"
 
 
+def ansible_settings():
+    """The Ansible settings a scenario's tests give the playbooks they run (here, and the console's runs in
+    molecule/deploy/tests/console_fixtures.py): this checkout's roles and plugins, Python 3, handlers forced."""
+    return {
+        "ANSIBLE_ROLES_PATH": os.path.join(ROOT, "roles"),
+        "ANSIBLE_FILTER_PLUGINS": os.path.join(ROOT, "plugins", "filter"),
+        "ANSIBLE_LIBRARY": os.path.join(ROOT, "plugins", "modules"),
+        "ANSIBLE_MODULE_UTILS": os.path.join(ROOT, "plugins", "module_utils"),
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_FORCE_HANDLERS": "true",
+    }
+
+
 def playbook(name, *extra, inventories=()):
     """Run playbooks/<name> against the Molecule inventory (plus `inventories`); return (rc, stdout and stderr).
 
@@ -24,16 +37,7 @@ def playbook(name, *extra, inventories=()):
     """
     inventory = (os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]) if os.environ.get("MOLECULE_INVENTORY_FILE")
                  else os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"))
-    env = dict(
-        os.environ,
-        ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
-        ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"),
-        ANSIBLE_LIBRARY=os.path.join(ROOT, "plugins", "modules"),
-        ANSIBLE_MODULE_UTILS=os.path.join(ROOT, "plugins", "module_utils"),
-        ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_HANDLERS="true",
-    )
+    env = dict(os.environ, **ansible_settings(), ANSIBLE_NOCOLOR="1")
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
            *[arg for extra_inventory in inventories for arg in ("-i", str(extra_inventory))],
            os.path.join(ROOT, "playbooks", name), *extra]

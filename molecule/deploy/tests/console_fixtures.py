@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from browser import Browser  # noqa: E402
+from lab_playbook import ansible_settings  # noqa: E402 (molecule/shared, put on sys.path by molecule/conftest.py)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 PASSWORD = {"admin": "admin-console-1", "dana": "dana-deployer-1", "victor": "victor-viewer-1"}
@@ -99,12 +100,7 @@ def console(smtp_sink, webhook):
         CONSOLE_NOTIFY_EMAILS="ops@example.test",
         CONSOLE_WEBHOOK_URL=webhook[0],
         # The same Ansible settings lab_playbook.py gives ansible-playbook in the scenarios.
-        ANSIBLE_ROLES_PATH=os.path.join(ROOT, "roles"),
-        ANSIBLE_FILTER_PLUGINS=os.path.join(ROOT, "plugins", "filter"),
-        ANSIBLE_LIBRARY=os.path.join(ROOT, "plugins", "modules"),
-        ANSIBLE_MODULE_UTILS=os.path.join(ROOT, "plugins", "module_utils"),
-        ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-        ANSIBLE_FORCE_HANDLERS="true",
+        **ansible_settings(),
         # Shorter waits than the defaults (15 s, 10 s): the same code, sooner.
         CONSOLE_DASHBOARD_REFRESH="3",
         CONSOLE_LOGS_FOLLOW_SECONDS="3",
