@@ -66,6 +66,13 @@ def status(host, path="/", name=HOST):
     return page(host, path, name).stdout.strip().splitlines()[-1]
 
 
+def release_before_live(host, site="demo"):
+    """The release before the live one of `site` on `host` (release ids sort by time): where a rollback goes."""
+    current = host.check_output(f"basename $(readlink /srv/www/{site}/current)")
+    kept = host.check_output(f"ls -1 /srv/www/{site}/releases").split()
+    return [release for release in kept if release < current][-1]
+
+
 def wait_for(check, tries=60, delay=2):
     """True as soon as check() is true, trying at most `tries` times `delay` seconds apart (bounded waits)."""
     for _ in range(tries):

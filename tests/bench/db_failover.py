@@ -114,8 +114,9 @@ def lab_firewall(action):
 
 
 def lab_setup():
+    """The lab's own client container, its way through the load balancers' firewall, and a throw-away
+    database and user on each engine."""
     lab_firewall("open")
-    """The lab's own client container and a throw-away database and user on each engine."""
     if podman("container", "exists", CLIENT, check=False).returncode != 0:
         podman("run", "-d", "--name", CLIENT, "--network", "lab", "--ip", CLIENT_IP, "--systemd=always",
                "--privileged", "--cgroupns=private", "--tmpfs", "/tmp", "--tmpfs", "/run",

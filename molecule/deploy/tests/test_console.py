@@ -17,6 +17,7 @@ import subprocess
 import time
 
 from console_fixtures import PASSWORD, VAULT_PASSWORD_FILE, console, people, shot, smtp_sink, webhook  # noqa: F401 (fixtures)
+from lab_playbook import release_before_live
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -181,9 +182,7 @@ def test_secret_key_is_refused_with_the_vault_procedure(people, host):
 
 
 def test_rollback_puts_the_previous_release_back(people, host):
-    current = host.check_output("basename $(readlink /srv/www/demo/current)")
-    kept = host.check_output("ls -1 /srv/www/demo/releases").split()
-    previous = [release for release in kept if release < current][-1]
+    previous = release_before_live(host)
     dana = people("dana")
     dana.get("/sites/demo/")
     summary = run_to_the_end(dana, "rollback")

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from lab_playbook import HOST, page, playbook, status
+from lab_playbook import HOST, page, playbook, release_before_live, status
 
 testinfra_hosts = ["mol-deploy-web"]
 
@@ -110,9 +110,7 @@ def test_bad_health_is_put_back(host):
 def test_rollback_returns_to_previous_release(host):
     # The release before the live one (release ids sort by time) and the code version it holds: the console's
     # tests deployed v2 before this story's own v2, so it need not be `main`.
-    current = release_of(host)
-    kept = host.check_output("ls -1 /srv/www/demo/releases").split()
-    previous = [release for release in kept if release < current][-1]
+    previous = release_before_live(host)
     version = re.search(r"'version' => '([^']+)'",
                         host.file(f"/srv/www/demo/releases/{previous}/config/testapp.php").content_string).group(1)
     rc, out = playbook("rollback.yml", "-e", "site=demo")
