@@ -1,6 +1,7 @@
 """Chromium through Selenium for the console's browser tests (Debian's chromium and chromium-driver)."""
 
 import os
+import shutil
 import tempfile
 import time
 
@@ -14,10 +15,11 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-dev-shm-usage", "--window-size=1400,1000"]
 
 
-def chromium():
+def chromium(profile):
+    """Chromium with its profile in `profile` (a folder of its own: the browsers of a run share nothing)."""
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in FLAGS + ["--user-data-dir=" + tempfile.mkdtemp(prefix="console-chromium-")]:
+    for flag in FLAGS + ["--user-data-dir=" + profile]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(60)
@@ -29,7 +31,8 @@ class Browser:
 
     def __init__(self, base):
         self.base = base.rstrip("/")
-        self.driver = chromium()
+        self.profile = tempfile.mkdtemp(prefix="console-chromium-")
+        self.driver = chromium(self.profile)
 
     def get(self, path):
         self.driver.get(self.base + path)
@@ -74,4 +77,8 @@ class Browser:
         self.driver.save_screenshot(path)
 
     def quit(self):
-        self.driver.quit()
+        """Close the browser and remove its profile (each run left ~4 folders in /tmp before)."""
+        try:
+            self.driver.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)

@@ -3,6 +3,7 @@ scripts/console.sh against this scenario's inventory, a local SMTP sink (aiosmtp
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -132,6 +133,8 @@ def console(smtp_sink, webhook):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     log.close()
+    # Its database, sessions and log go with the run (each run left a folder in /tmp before).
+    shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
