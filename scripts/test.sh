@@ -63,7 +63,9 @@ molecule_one() {
   molecule test -s "$1"
 }
 
-# Scenarios run MOLECULE_LANES at a time (default 2: the machine's two cores), longest first so that
+# Scenarios run MOLECULE_LANES at a time (default 3 on the two-core machine: its scenarios wait on
+# services, failovers and bounded loads often enough that a third lane fills the idle CPU; .ci/run by
+# hand, fresh clone: 2 lanes 1,778 s, 3 lanes 1,412 s, docs/benchmarks.md), longest first so that
 # the lanes end together; each has its own containers, network and log. `molecule_start` launches
 # them in the background (the static stages run meanwhile), `molecule_collect` waits and counts.
 longest_first=(deploy db_ha web forge edge_ha security databases lb typesense_cluster site_cleanup typesense common)
@@ -75,7 +77,7 @@ molecule_start() {
   # Each run keeps its own exit codes: two test commands at once must not read each other's.
   rcdir="$logs/rc.$$"; mkdir -p "$rcdir"; rm -f "$rcdir"/*
   (
-    lanes=${MOLECULE_LANES:-2}; pids=()
+    lanes=${MOLECULE_LANES:-3}; pids=()
     for s in "${ordered[@]}"; do
       while [ "$(jobs -pr | wc -l)" -ge "$lanes" ]; do sleep 2; done
       echo "== molecule-$s (started at $(( $(date +%s) - started ))s)"
