@@ -1,0 +1,56 @@
+"""The preload callback (plugins/callback/preload.py) loads the plugins a worker would parse again, in the process
+that forks the workers; what it loads is then found there without parsing its documentation again."""
+
+from unittest import mock
+
+from ansible.plugins.loader import connection_loader
+
+from ansible_collections.infra.hosting.plugins.callback import preload as preload_plugin
+from ansible_collections.infra.hosting.plugins.callback.preload import preload
+
+
+class FakeLoader:
+    def __init__(self, known):
+        self.known = known
+        self.calls = []
+
+    def get(self, name, class_only=False):
+        self.calls.append((name, class_only))
+        return object() if name in self.known else None
+
+
+def test_each_spec_is_loaded_class_only_by_its_own_loader():
+    conn, become = FakeLoader({"ansible.builtin.ssh"}), FakeLoader({"ansible.builtin.sudo"})
+    loaded = preload(["connection:ansible.builtin.ssh", "become:ansible.builtin.sudo"],
+                     loaders={"connection": conn, "become": become})
+    assert loaded == ["connection:ansible.builtin.ssh", "become:ansible.builtin.sudo"]
+    assert conn.calls == [("ansible.builtin.ssh", True)]
+    assert become.calls == [("ansible.builtin.sudo", True)]
+
+
+def test_unknown_types_empty_names_and_unresolved_plugins_are_skipped():
+    conn = FakeLoader({"ansible.builtin.ssh"})
+    loaded = preload(["lookup:ansible.builtin.file", "connection:", "connection:nope.nope.nope", "garbage",
+                      "connection: ansible.builtin.ssh "], loaders={"connection": conn})
+    assert loaded == ["connection: ansible.builtin.ssh "]
+    assert conn.calls == [("nope.nope.nope", True), ("ansible.builtin.ssh", True)]
+
+
+def test_the_default_list_resolves_with_ansible_cores_own_loaders():
+    defaults = ["connection:ansible.builtin.ssh", "connection:ansible.builtin.local", "become:ansible.builtin.sudo",
+                "shell:ansible.builtin.sh"]
+    assert preload(defaults) == defaults
+
+
+def test_a_preloaded_plugin_is_not_parsed_again_by_a_later_load():
+    preload(["connection:ansible.builtin.local"])
+    with mock.patch("ansible.plugins.loader.yaml.load") as parse:
+        assert connection_loader.get("ansible.builtin.local", class_only=True) is not None
+    parse.assert_not_called()
+
+
+def test_the_callback_loads_its_option_when_the_playbook_starts():
+    callback = preload_plugin.CallbackModule()
+    with mock.patch.object(callback, "get_option", return_value=["connection:ansible.builtin.local"]):
+        callback.v2_playbook_on_start(None)
+    assert callback.loaded == ["connection:ansible.builtin.local"]
