@@ -30,8 +30,8 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
 fi
 # The controller's plugins compiled once (0.2 s): ansible-playbook forks a worker per task and host, and each
 # worker imports the filter plugins its templates use; without a cached .pyc (a fresh clone, or
-# PYTHONDONTWRITEBYTECODE set, as on the CI machines) every worker compiled their source again: 18 % of the
-# controller's CPU in a converge of whc's sites (docs/benchmarks.md). A plugin edited later is compiled again
+# PYTHONDONTWRITEBYTECODE set, as on this project's machines) every worker compiled their source again: 12 % of
+# the controller's samples in a converge of whc's sites (docs/benchmarks.md). A plugin edited later is compiled again
 # by its next run (or this script).
 "$venv/bin/python" -m compileall -q plugins lab/plugins >/dev/null
 

@@ -3,6 +3,8 @@ that forks the workers; what it loads is then found there without parsing its do
 
 from unittest import mock
 
+import yaml
+
 from ansible.plugins.loader import connection_loader
 
 from ansible_collections.infra.hosting.plugins.callback import preload as preload_plugin
@@ -36,10 +38,9 @@ def test_unknown_types_empty_names_and_unresolved_plugins_are_skipped():
     assert conn.calls == [("nope.nope.nope", True), ("ansible.builtin.ssh", True)]
 
 
-def test_the_default_list_resolves_with_ansible_cores_own_loaders():
-    defaults = ["connection:ansible.builtin.ssh", "connection:ansible.builtin.local", "become:ansible.builtin.sudo",
-                "shell:ansible.builtin.sh"]
-    assert preload(defaults) == defaults
+def test_the_documented_default_list_resolves_with_ansible_cores_own_loaders():
+    defaults = yaml.safe_load(preload_plugin.DOCUMENTATION)["options"]["plugins"]["default"]
+    assert defaults and preload(defaults) == defaults
 
 
 def test_a_preloaded_plugin_is_not_parsed_again_by_a_later_load():
