@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""Load, once in ansible-playbook's main process, the plugins that every forked worker would load again."""
+"""Load, once in ansible-playbook's main process, the plugins that every forked worker would load again; keep the
+workers' garbage collector off the objects they inherit."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -18,6 +19,11 @@ description:
     C(py-spy), docs/benchmarks.md).
   - This callback loads them when it starts, in the main process, so that every worker inherits them. It changes
     nothing a run does or shows; it prints nothing.
+  - With O(freeze_in_workers), each worker, right after its fork, moves every object it inherited from the main
+    process out of its garbage collector's reach (C(gc.freeze)). A full collection in the worker would otherwise walk the
+    whole inherited heap and write to each object's header, so the kernel copied those memory pages into the worker
+    (copy-on-write). The main process collects as before; a worker, which ends with its task, keeps collecting what
+    it allocates itself.
   - The plugins loaded are those of O(plugins), by their full names, as the workers load them (ansible-core keeps a
     plugin's settings under the name it was loaded by, and a short name such as C(ssh) would not be found there);
     a name that does not resolve is skipped (the run reports it, as it would have, when a task uses it).
@@ -40,7 +46,19 @@ options:
         key: plugins
     env:
       - name: INFRA_HOSTING_PRELOAD_PLUGINS
+  freeze_in_workers:
+    description: Freeze the inherited objects in each forked worker (C(gc.freeze) after the fork).
+    type: bool
+    default: true
+    ini:
+      - section: callback_preload
+        key: freeze_in_workers
+    env:
+      - name: INFRA_HOSTING_PRELOAD_FREEZE
 """
+
+import gc
+import os
 
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import become_loader, connection_loader, shell_loader
@@ -62,6 +80,18 @@ def preload(specs, loaders=None):
     return loaded
 
 
+_FREEZE_REGISTERED = []
+
+
+def freeze_in_workers():
+    """Register, once per process, gc.freeze to run in every child forked from now on; True if registered now."""
+    if _FREEZE_REGISTERED:
+        return False
+    os.register_at_fork(after_in_child=gc.freeze)
+    _FREEZE_REGISTERED.append(True)
+    return True
+
+
 class CallbackModule(CallbackBase):
     """Loads its O(plugins) in the main process when the playbook starts; shows nothing."""
 
@@ -76,3 +106,5 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook):
         self.loaded = preload(self.get_option("plugins"))
+        if self.get_option("freeze_in_workers"):
+            freeze_in_workers()
