@@ -25,7 +25,8 @@ description:
     payload (C(ansible/module_utils/basic.py)) without the source line.
   - The compiled code is kept in O(cache_dir), named by a hash of the Python version, the file's name in the payload
     and its source, so a run compiles only what changed since an earlier run (ansible-core itself builds each
-    module's payload once per run).
+    module's payload once per run). The folder is created private to the controller's user (mode 0700), as what it
+    holds runs on the hosts; an entry that does not load is compiled again. Deleting the folder is always safe.
   - Nothing a task does or returns changes; the callback prints nothing. It patches one function of
     ansible-core (C(ansible.executor.module_common._add_module_to_zip)); if that function is not there (another
     ansible-core), it warns once and leaves the payloads as they are.
@@ -73,8 +74,10 @@ def pyc_bytes(source, name, cache_dir=None):
         cached = os.path.join(cache_dir, key + ".code")
         try:
             with open(cached, "rb") as handle:
-                return header + handle.read()
-        except OSError:
+                body = handle.read()
+            marshal.loads(body)  # a damaged entry is compiled again, never shipped
+            return header + body
+        except (OSError, EOFError, ValueError, TypeError):
             pass
     try:
         code = compile(source, name, "exec", dont_inherit=True, optimize=0)
@@ -83,7 +86,8 @@ def pyc_bytes(source, name, cache_dir=None):
     body = marshal.dumps(code)
     if cached:
         try:
-            os.makedirs(cache_dir, exist_ok=True)
+            # Private to the controller's user: what is kept here runs on every host, as root.
+            os.makedirs(cache_dir, mode=0o700, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(body)

@@ -83,6 +83,16 @@ def test_the_cache_is_read_instead_of_compiling_again(tmp_path):
     assert len(list(tmp_path.iterdir())) == 3
 
 
+def test_the_cache_folder_is_private_and_a_damaged_entry_is_compiled_again(tmp_path):
+    cache = tmp_path / "cache"
+    good = plugin.pyc_bytes(b"X = 1\n", "x.py", str(cache))
+    assert oct(cache.stat().st_mode & 0o777) == oct(0o700)
+    [entry] = list(cache.iterdir())
+    entry.write_bytes(b"not marshal data")
+    assert plugin.pyc_bytes(b"X = 1\n", "x.py", str(cache)) == good
+    assert entry.read_bytes() == good[16:]
+
+
 def test_install_wraps_the_payloads_last_write_once():
     calls = []
 
