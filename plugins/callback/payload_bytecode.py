@@ -89,11 +89,15 @@ def pyc_bytes(source, name, cache_dir=None):
             # Private to the controller's user: what is kept here runs on every host, as root.
             os.makedirs(cache_dir, mode=0o700, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-            os.replace(tmp, cached)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(body)
+                os.replace(tmp, cached)
+            except OSError:
+                os.unlink(tmp)
+                raise
         except OSError:
-            pass
+            pass  # not kept: the next run compiles it again
     return header + body
 
 
