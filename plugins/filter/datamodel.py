@@ -600,6 +600,40 @@ def sites_for_host(sites, host, include_retired=False):
     }
 
 
+def site_rounds(sites, hosts):
+    """Group the sites of `hosts` in rounds, each a dict host -> site name, for one include per round.
+
+    A play that includes a task file once per site of its host (apps.yml) runs the hosts' includes one
+    after another: ansible-core's linear strategy runs hosts together only on the same included file with
+    the same loop item. Looping over these rounds (the same list on every host) lets each round's sites
+    converge on their hosts together. A site served by several of the hosts is in one round for all of
+    them (its hosts deploy it in step: the migrations on the first before the others switch). Each host
+    has at most one site per round; retired sites are left out (as sites_for_host does). Greedy, sites
+    on the most hosts first, then by name: the same rounds on every host and on every run.
+    """
+    hosts = list(hosts or [])
+    wanted = set(hosts)
+    served = []
+    for name, site in (sites or {}).items():
+        if site.get("status", "active") == "retired":
+            continue
+        on = [h for h in (site.get("hosts") or []) if h in wanted]
+        if on:
+            served.append((name, on))
+    served.sort(key=lambda item: (-len(item[1]), item[0]))
+    rounds = []
+    for name, on in served:
+        for current in rounds:
+            if not any(h in current for h in on):
+                break
+        else:
+            current = {}
+            rounds.append(current)
+        for host in on:
+            current[host] = name
+    return [dict(sorted(r.items(), key=lambda kv: hosts.index(kv[0]))) for r in rounds]
+
+
 def databases_for_host(databases, host, engine=None):
     """Return the databases declared on `host` (of one engine when given), keyed by name."""
     return {
@@ -745,6 +779,7 @@ class FilterModule:
             "site_placeholders": site_placeholders,
             "without_placeholders": without_placeholders,
             "sites_for_host": sites_for_host,
+            "site_rounds": site_rounds,
             "databases_for_host": databases_for_host,
             "site_addresses": site_addresses,
             "site_database": site_database,
