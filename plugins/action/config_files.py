@@ -4,7 +4,8 @@
 A file entry may name a role template (``template``, with optional ``template_vars``) instead of
 passing its text (``content``). The template is rendered here, the way ansible.builtin.template renders
 its source (the task's variables, ``ansible_managed`` and ``template_*``, the role's ``templates/`` search
-path), then the module runs with the text. A ``lookup('ansible.builtin.template', ...)`` in the task's
+path), then the module runs with the text. A file marked ``secret`` has its text moved to the module's
+``secret_contents`` option, which is no_log: it never appears in the result, the invocation or the host's log. A ``lookup('ansible.builtin.template', ...)`` in the task's
 arguments gives the same text but deep-copies every variable of the host for each file: on a converge
 that writes tens of files per host that copy was a fifth of the controller's CPU (docs/benchmarks.md).
 """
@@ -17,6 +18,7 @@ import os
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 
@@ -57,6 +59,7 @@ class ActionModule(ActionBase):
         del tmp
         args = dict(self._task.args)
         files = []
+        secret_contents = {}
         for entry in args.get("files") or []:
             if not isinstance(entry, dict):
                 raise AnsibleActionFail("config_files: each entry of files must be a dict, got %r" % (entry,))
@@ -67,8 +70,13 @@ class ActionModule(ActionBase):
                                             % entry.get("dest", entry["template"]))
                 entry["content"] = self._render(entry.pop("template"), task_vars, entry.pop("template_vars", None))
             entry.pop("template_vars", None)
+            if boolean(entry.get("secret", False), strict=False) and entry.get("content") is not None:
+                # Into the module's no_log option: never in the invocation, the result or the host's log.
+                secret_contents[entry["dest"]] = entry.pop("content")
             files.append(entry)
         args["files"] = files
+        if secret_contents:
+            args["secret_contents"] = secret_contents
         result.update(self._execute_module(module_name="infra.hosting.config_files", module_args=args,
                                            task_vars=task_vars))
         return result

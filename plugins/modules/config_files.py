@@ -66,6 +66,21 @@ options:
       validate:
         description: Command checking the new file before it replaces the old one; C(%s) is its path.
         type: str
+      secret:
+        description:
+          - The file holds secrets (a site's C(.env)). The action plugin hands its text to the module in
+            O(secret_contents), which is C(no_log), so the text never appears in the task's result, its
+            invocation or the host's log. With C(--diff) the file's diff shows each C(NAME=value) line as
+            C(NAME=<hidden>), marked C((old)) or C((new)) where the line differs, and any other non-blank line
+            as C(<hidden line>); it tells which names are added, removed or changed, never a value.
+        type: bool
+        default: false
+  secret_contents:
+    description:
+      - The text of the files marked O(files[].secret), keyed by their O(files[].dest). Filled by the action
+        plugin from those files' O(files[].content) or O(files[].template); not meant to be set in a task.
+    type: dict
+    default: {}
   directories:
     description: Directories that must exist before the files are written (created with their parents).
     type: list
@@ -117,7 +132,7 @@ attributes:
   diff_mode:
     support: full
 notes:
-  - Do not use it for secrets without C(no_log) on the task, since C(--diff) shows the content.
+  - A file holding secrets is marked O(files[].secret); without it, C(--diff) shows the file's content.
 """
 
 EXAMPLES = r"""
@@ -134,6 +149,18 @@ EXAMPLES = r"""
       - dest: /etc/ssh/sshd_config.d/90-site.conf
         content: "PermitRootLogin no\n"
         validate: /usr/sbin/sshd -t -f %s
+
+- name: Write a site's units and its .env (values never shown)
+  infra.hosting.config_files:
+    files:
+      - dest: /etc/systemd/system/shop-worker@.service
+        template: etc/systemd/system/site-worker@.service.j2
+      - dest: /srv/www/shop/shared/.env
+        template: srv/www/site/shared/env.j2
+        owner: shop
+        group: shop
+        mode: "0600"
+        secret: true
 """
 
 RETURN = r"""
@@ -164,6 +191,7 @@ removed:
 """
 
 import os
+import re
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -176,6 +204,46 @@ def _read(path):
             return handle.read()
     except FileNotFoundError:
         return None
+
+
+_ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*=")
+
+
+def secret_view(text, other, mark):
+    """A secret file's text as its diff shows it: names, never values.
+
+    Each NAME=value line becomes ``NAME=<hidden>``, any other non-blank line ``<hidden line>``; a line that
+    is not in ``other`` (the file's other version) gets ``mark`` ("old" on the before side, "new" on the
+    after side), so a changed value shows as one line removed and one added. With no other version (a new
+    file), nothing is marked.
+    """
+    if text is None:
+        return ""
+    others = set(other.splitlines()) if other is not None else None
+    shown = []
+    for line in text.splitlines():
+        if not line.strip():
+            shown.append("")
+            continue
+        match = _ASSIGNMENT.match(line)
+        view = "%s=<hidden>" % match.group(1) if match else "<hidden line>"
+        if others is not None and line not in others:
+            view += " (%s)" % mark
+        shown.append(view)
+    return "\n".join(shown) + ("\n" if shown else "")
+
+
+def file_diff(spec, current):
+    """The diff entry of one file (``current`` is its text now, None when it does not exist)."""
+    dest = spec["dest"]
+    before_header = dest if current is not None else "%s (absent)" % dest
+    if spec.get("secret"):
+        return {"before_header": before_header + " (secret: values hidden)",
+                "after_header": dest + " (secret: values hidden)",
+                "before": secret_view(current, spec["content"], "old"),
+                "after": secret_view(spec["content"], current, "new")}
+    return {"before_header": before_header, "after_header": dest,
+            "before": current if current is not None else "", "after": spec["content"]}
 
 
 def _attributes(module, path, spec):
@@ -208,12 +276,7 @@ def ensure_file(module, spec, diffs):
     if current != wanted:
         changed = True
         if module._diff:
-            diffs.append({
-                "before_header": dest if current is not None else "%s (absent)" % dest,
-                "after_header": dest,
-                "before": to_native(current, errors="surrogate_or_replace") if current is not None else "",
-                "after": spec["content"],
-            })
+            diffs.append(file_diff(spec, to_native(current, errors="surrogate_or_replace") if current is not None else None))
         if module.check_mode:
             return True
         directory = os.path.dirname(dest)
@@ -285,6 +348,7 @@ def main():
         group=dict(type="str", default="root"),
         mode=dict(type="raw", default="0644"),
         validate=dict(type="str"),
+        secret=dict(type="bool", default=False),
     )
     directory_spec = dict(
         path=dict(type="path", required=True),
@@ -299,10 +363,17 @@ def main():
             links=dict(type="list", elements="dict", default=[], options=dict(
                 src=dict(type="path", required=True), dest=dict(type="path", required=True))),
             absent=dict(type="list", elements="path", default=[]),
+            secret_contents=dict(type="dict", default={}, no_log=True),
         ),
         supports_check_mode=True,
     )
     for spec in module.params["files"]:
+        if spec["secret"]:
+            if spec["content"] is not None:
+                # Its text would be in the invocation and the host's log: only secret_contents is no_log.
+                module.fail_json(msg="%s: a secret file's text goes in secret_contents (the action plugin "
+                                     "infra.hosting.config_files moves it there; call the module by that name)" % spec["dest"])
+            spec["content"] = module.params["secret_contents"].get(spec["dest"])
         if spec["content"] is None:
             # Only the action plugin renders templates: reached when the module runs without it.
             module.fail_json(msg="%s: no content (a template is rendered by the action plugin "
@@ -314,8 +385,7 @@ def main():
         if module.check_mode and not os.path.isdir(os.path.dirname(spec["dest"])):
             changed_files.append(spec["dest"])  # its directory is created by the real run
             if module._diff:
-                diffs.append({"before_header": "%s (absent)" % spec["dest"], "after_header": spec["dest"],
-                              "before": "", "after": spec["content"]})
+                diffs.append(file_diff(spec, None))
             continue
         if ensure_file(module, spec, diffs):
             changed_files.append(spec["dest"])

@@ -123,3 +123,42 @@ def test_a_file_where_a_link_goes_is_an_error(tmp_path):
     plain.write_text("x\n")
     result = run(tmp_path, links=[dict(src="/nowhere", dest=str(plain))])
     assert result.get("failed") and "not a symbolic link" in result["msg"]
+
+
+def test_a_secret_file_is_written_and_its_text_is_in_no_part_of_the_result(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("# managed\nAPP_NAME=shop\nDB_PASSWORD=old-s3cret-value\nOLD_KEY=gone-value\n")
+    text = "# managed\nAPP_NAME=shop\nDB_PASSWORD=new-s3cret-value\nMAIL_PASSWORD=added-s3cret\n"
+    files = [dict(dest=str(env), mode="0600", owner=USER, group=GROUP, secret=True),
+             spec(tmp_path / "unit.service", "[Unit]\n")]
+    checked = run(tmp_path, check=True, diff=True, files=files, secret_contents={str(env): text})
+    assert checked["changed_files"] == [str(env), str(tmp_path / "unit.service")]
+    assert "new-s3cret" not in env.read_text()
+    dumped = json.dumps(checked)
+    for value in ("old-s3cret-value", "new-s3cret-value", "added-s3cret", "gone-value"):
+        assert value not in dumped
+    diff = checked["diff"][0]
+    assert diff["before_header"].endswith("(secret: values hidden)")
+    assert diff["before"] == "<hidden line>\nAPP_NAME=<hidden>\nDB_PASSWORD=<hidden> (old)\nOLD_KEY=<hidden> (old)\n"
+    assert diff["after"] == "<hidden line>\nAPP_NAME=<hidden>\nDB_PASSWORD=<hidden> (new)\nMAIL_PASSWORD=<hidden> (new)\n"
+    assert checked["diff"][1]["after"] == "[Unit]\n"  # the other files' diffs are shown whole
+    written = run(tmp_path, files=files, secret_contents={str(env): text})
+    assert written["changed"] and env.read_text() == text
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+    assert "new-s3cret-value" not in json.dumps(written)
+    again = run(tmp_path, diff=True, files=files, secret_contents={str(env): text})
+    assert not again["changed"] and again["diff"] == []
+
+
+def test_a_new_secret_file_shows_its_names_unmarked(tmp_path):
+    env = tmp_path / "new" / ".env"
+    result = run(tmp_path, check=True, diff=True, files=[dict(dest=str(env), owner=USER, group=GROUP, secret=True)],
+                 secret_contents={str(env): "APP_KEY=base64:abc\n\nexport TOKEN = t0ken\n"})
+    assert result["diff"][0]["after"] == "APP_KEY=<hidden>\n\nTOKEN=<hidden>\n"
+    assert result["diff"][0]["before_header"] == "%s (absent) (secret: values hidden)" % env
+
+
+def test_a_secret_file_given_its_text_in_files_is_refused(tmp_path):
+    env = tmp_path / ".env"
+    result = run(tmp_path, files=[spec(env, "DB_PASSWORD=x\n", secret=True)])
+    assert result["failed"] and "secret_contents" in result["msg"] and not env.exists()
