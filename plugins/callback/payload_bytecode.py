@@ -50,12 +50,11 @@ options:
 import hashlib
 import importlib.util
 import marshal
-import os
-import tempfile
 import zipfile
 
 from ansible.executor import module_common
 from ansible.plugins.callback import CallbackBase
+from ansible_collections.infra.hosting.plugins.plugin_utils import code_cache
 
 # Flags of a hash-based .pyc whose source is not checked (PEP 552): bit 0 set, bit 1 clear.
 PYC_UNCHECKED_HASH = (1).to_bytes(4, "little")
@@ -68,36 +67,18 @@ def pyc_bytes(source, name, cache_dir=None):
     Compiled under `name` (its path in the payload); kept in `cache_dir` when given."""
     source = bytes(source)
     header = importlib.util.MAGIC_NUMBER + PYC_UNCHECKED_HASH + importlib.util.source_hash(source)
-    cached = None
+    key = None
     if cache_dir:
-        key = hashlib.sha256(importlib.util.MAGIC_NUMBER + name.encode("utf-8") + b"\0" + source).hexdigest()
-        cached = os.path.join(cache_dir, key + ".code")
-        try:
-            with open(cached, "rb") as handle:
-                body = handle.read()
-            marshal.loads(body)  # a damaged entry is compiled again, never shipped
+        key = hashlib.sha256(importlib.util.MAGIC_NUMBER + name.encode("utf-8") + b"\0" + source).hexdigest() + ".code"
+        body, code = code_cache.load(cache_dir, key)
+        if code is not None:  # a damaged entry is compiled again, never shipped
             return header + body
-        except (OSError, EOFError, ValueError, TypeError):
-            pass
     try:
         code = compile(source, name, "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, ValueError):
         return None
-    body = marshal.dumps(code)
-    if cached:
-        try:
-            # Private to the controller's user: what is kept here runs on every host, as root.
-            os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(body)
-                os.replace(tmp, cached)
-            except OSError:
-                os.unlink(tmp)
-                raise
-        except OSError:
-            pass  # not kept: the next run compiles it again
+    # Private to the controller's user (code_cache): what is kept here runs on every host, as root.
+    body = code_cache.store(cache_dir, key, code) if key else marshal.dumps(code)
     return header + body
 
 
