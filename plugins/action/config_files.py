@@ -5,9 +5,10 @@ A file entry may name a role template (``template``, with optional ``template_va
 passing its text (``content``). The template is rendered here, the way ansible.builtin.template renders
 its source (the task's variables, ``ansible_managed`` and ``template_*``, the role's ``templates/`` search
 path), then the module runs with the text. A file marked ``secret`` has its text moved to the module's
-``secret_contents`` option, which is no_log: it never appears in the result, the invocation or the host's log. A ``lookup('ansible.builtin.template', ...)`` in the task's
-arguments gives the same text but deep-copies every variable of the host for each file: on a converge
-that writes tens of files per host that copy was a fifth of the controller's CPU (docs/benchmarks.md).
+``secret_contents`` option, which is no_log: it never appears in the result, the invocation or the host's log.
+A ``lookup('ansible.builtin.template', ...)`` in the task's arguments gives the same text but deep-copies every
+variable of the host for each file: on a converge that writes tens of files per host that copy was a fifth of the
+controller's CPU (docs/benchmarks.md).
 """
 
 from __future__ import absolute_import, division, print_function
