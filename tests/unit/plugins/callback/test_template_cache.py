@@ -120,13 +120,16 @@ def test_ansible_core_templar_renders_the_same_with_the_cache(tmp_path):
     assert templar.template(trust_as_template("{{ [1, 2] | map('string') | join(',') }}")) == "1,2"
 
 
-PLAYBOOK_TOOL = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 COLLECTION = os.path.abspath(os.path.join(os.path.dirname(plugin.__file__), "..", ".."))
 COLLECTIONS_ROOT = os.path.abspath(os.path.join(COLLECTION, "..", "..", ".."))
+# ansible-playbook: the repository's virtualenv (linked into ansible-test's copy of the collection), else this Python's.
+PLAYBOOK_TOOL = next((tool for tool in (os.path.join(COLLECTION, ".venv", "bin", "ansible-playbook"),
+                                        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
+                      if os.path.exists(tool)), None)
 
 
 @pytest.mark.skipif(os.path.basename(os.path.dirname(os.path.dirname(COLLECTION))) != "ansible_collections"
-                    or not os.path.exists(PLAYBOOK_TOOL),
+                    or PLAYBOOK_TOOL is None,
                     reason="the collection is not under an ansible_collections folder here, or no ansible-playbook")
 def test_a_run_with_the_callback_shows_the_same_and_fills_the_folder(tmp_path):
     playbook = tmp_path / "play.yml"
