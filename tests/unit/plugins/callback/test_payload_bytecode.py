@@ -15,7 +15,6 @@ import textwrap
 import zipfile
 from unittest import mock
 
-import pytest
 
 from ansible_collections.infra.hosting.plugins.callback import payload_bytecode as plugin
 
@@ -126,18 +125,7 @@ def test_without_the_function_nothing_is_patched_and_the_callback_warns():
     display.warning.assert_called_once()
 
 
-COLLECTION = os.path.abspath(os.path.join(os.path.dirname(plugin.__file__), "..", ".."))
-COLLECTIONS_ROOT = os.path.abspath(os.path.join(COLLECTION, "..", "..", ".."))
-# ansible-playbook: the repository's virtualenv (linked into ansible-test's copy of the collection), else this Python's.
-PLAYBOOK_TOOL = next((tool for tool in (os.path.join(COLLECTION, ".venv", "bin", "ansible-playbook"),
-                                        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
-                      if os.path.exists(tool)), None)
-
-
-@pytest.mark.skipif(os.path.basename(os.path.dirname(os.path.dirname(COLLECTION))) != "ansible_collections"
-                    or PLAYBOOK_TOOL is None,
-                    reason="the collection is not under an ansible_collections folder here, or no ansible-playbook")
-def test_a_real_module_payload_carries_bytecode_and_runs_from_it(tmp_path):
+def test_a_real_module_payload_carries_bytecode_and_runs_from_it(tmp_path, ansible_playbook):
     playbook = tmp_path / "probe.yml"
     playbook.write_text(textwrap.dedent("""\
         - hosts: localhost
@@ -148,11 +136,11 @@ def test_a_real_module_payload_carries_bytecode_and_runs_from_it(tmp_path):
     """))
     remote_tmp = tmp_path / "remote"
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
+    env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=ansible_playbook.collections_root,
                ANSIBLE_CALLBACKS_ENABLED="infra.hosting.payload_bytecode", ANSIBLE_KEEP_REMOTE_FILES="1",
                ANSIBLE_PIPELINING="0", ANSIBLE_REMOTE_TMP=str(remote_tmp), ANSIBLE_LOCAL_TEMP=str(tmp_path / "local"),
                INFRA_HOSTING_BYTECODE_CACHE=str(tmp_path / "cache"), ANSIBLE_NOCOLOR="1")
-    run = subprocess.run([PLAYBOOK_TOOL, "-i", "localhost,",
+    run = subprocess.run([ansible_playbook.tool, "-i", "localhost,",
                           "-c", "local", "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)],
                          env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr

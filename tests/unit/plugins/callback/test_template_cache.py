@@ -3,10 +3,8 @@ and from its folder, only where every setting its compiled form depends on is th
 
 import os
 import subprocess
-import sys
 import textwrap
 
-import pytest
 
 from ansible._internal._templating import _jinja_bits
 from ansible.template import Templar, trust_as_template
@@ -120,18 +118,7 @@ def test_ansible_core_templar_renders_the_same_with_the_cache(tmp_path):
     assert templar.template(trust_as_template("{{ [1, 2] | map('string') | join(',') }}")) == "1,2"
 
 
-COLLECTION = os.path.abspath(os.path.join(os.path.dirname(plugin.__file__), "..", ".."))
-COLLECTIONS_ROOT = os.path.abspath(os.path.join(COLLECTION, "..", "..", ".."))
-# ansible-playbook: the repository's virtualenv (linked into ansible-test's copy of the collection), else this Python's.
-PLAYBOOK_TOOL = next((tool for tool in (os.path.join(COLLECTION, ".venv", "bin", "ansible-playbook"),
-                                        os.path.join(os.path.dirname(sys.executable), "ansible-playbook"))
-                      if os.path.exists(tool)), None)
-
-
-@pytest.mark.skipif(os.path.basename(os.path.dirname(os.path.dirname(COLLECTION))) != "ansible_collections"
-                    or PLAYBOOK_TOOL is None,
-                    reason="the collection is not under an ansible_collections folder here, or no ansible-playbook")
-def test_a_run_with_the_callback_shows_the_same_and_fills_the_folder(tmp_path):
+def test_a_run_with_the_callback_shows_the_same_and_fills_the_folder(tmp_path, ansible_playbook):
     playbook = tmp_path / "play.yml"
     playbook.write_text(textwrap.dedent("""\
         - hosts: localhost
@@ -148,12 +135,12 @@ def test_a_run_with_the_callback_shows_the_same_and_fills_the_folder(tmp_path):
     cache = tmp_path / "cache"
     outputs = []
     for enabled in ("", "infra.hosting.template_cache", "infra.hosting.template_cache"):
-        env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_ROOT,
+        env = dict(os.environ, ANSIBLE_CONFIG=str(tmp_path / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=ansible_playbook.collections_root,
                    INFRA_HOSTING_TEMPLATE_CACHE=str(cache), ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp_path / "local"))
         env.pop("ANSIBLE_CALLBACKS_ENABLED", None)
         if enabled:
             env["ANSIBLE_CALLBACKS_ENABLED"] = enabled
-        run = subprocess.run([PLAYBOOK_TOOL, "-i", "localhost,", "-c", "local", str(playbook)], env=env,
+        run = subprocess.run([ansible_playbook.tool, "-i", "localhost,", "-c", "local", str(playbook)], env=env,
                              cwd=str(tmp_path), capture_output=True, text=True, timeout=120, check=False)
         assert run.returncode == 0, run.stdout + run.stderr
         outputs.append([line for line in run.stdout.splitlines() if "msg" in line])
