@@ -2,7 +2,9 @@
 """What of the OS baseline differs from what it should be (roles/os_hardening), read in one call.
 
 sysctl_drift: one `sysctl -n KEY...` reads every live value; the keys that differ are set by one
-`sysctl -w`. permissions_drift: one `stat` reads the owner, group and mode of every protected path;
+`sysctl -w`. sysctl_boot_order: the order in which the boot file (systemd-sysctl) sets the keys, by the
+same rule as sysctl_drift's writes (forwarding first: writing it resets accept_redirects).
+permissions_drift: one `stat` reads the owner, group and mode of every protected path;
 only those that differ go to the file module. Instead of one task item per key or path, each
 costing a round trip to the host on every run.
 """
@@ -38,6 +40,19 @@ def _is_forwarding(key):
     return key == "net.ipv4.ip_forward" or key.endswith(".forwarding")
 
 
+def sysctl_boot_order(wanted):
+    """Return the keys of `wanted` in the order a sysctl.d file must set them: forwarding keys first.
+
+    systemd-sysctl applies a file line by line. Sorted by name, net.ipv4.conf.all.accept_redirects comes
+    before net.ipv4.ip_forward, and writing ip_forward makes Linux set accept_redirects back to "not
+    forwarding" (inet_forward_change): every boot left accept_redirects at 1 until the next converge.
+    """
+    if not isinstance(wanted, dict):
+        raise AnsibleFilterError(f"sysctl_boot_order: expected a mapping of keys to values, got {type(wanted).__name__}")
+    keys = sorted(str(key) for key in wanted)
+    return [key for key in keys if _is_forwarding(key)] + [key for key in keys if not _is_forwarding(key)]
+
+
 def permissions_drift(wanted, stat_lines, missing=False):
     """Return the entries of `wanted` ({path, owner, group, mode}) that differ from what is there.
 
@@ -66,4 +81,4 @@ class FilterModule:
     """OS baseline filters."""
 
     def filters(self):
-        return {"sysctl_drift": sysctl_drift, "permissions_drift": permissions_drift}
+        return {"sysctl_drift": sysctl_drift, "sysctl_boot_order": sysctl_boot_order, "permissions_drift": permissions_drift}

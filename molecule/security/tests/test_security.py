@@ -177,10 +177,39 @@ def test_network_sysctl_is_live(host, key, value):
     assert host.check_output(f"sysctl -n {key}") == value
 
 
+SYSCTL_FILE = "/etc/sysctl.d/99-zz-os-hardening.conf"
+
+
+def _sysctl_lines(text):
+    """[(key, value)] of a sysctl.d text, in order, without comments."""
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("#", ";")) and "=" in line:
+            key, value = line.split("=", 1)
+            pairs.append((key.strip().lstrip("-"), " ".join(value.split())))
+    return pairs
+
+
 def test_kernel_wide_sysctl_is_set_for_boot(host):
-    conf = host.file("/etc/sysctl.d/90-os-hardening.conf").content_string
-    for line in ("fs.suid_dumpable=0", "kernel.kptr_restrict=2", "kernel.dmesg_restrict=1"):
+    conf = host.file(SYSCTL_FILE).content_string
+    for line in ("fs.suid_dumpable=0", "kernel.kptr_restrict=2", "kernel.dmesg_restrict=1", "fs.protected_fifos=2"):
         assert line in conf.replace(" ", "")
+    assert not host.file("/etc/sysctl.d/90-os-hardening.conf").exists
+
+
+def test_a_boot_keeps_every_kernel_setting(host):
+    """What systemd-sysctl applies at boot (every sysctl.d file, in the order of their names, line by line) ends on
+    the role's values: Debian's 99-protect-links.conf once came after the role's file (fs.protected_fifos back to 1),
+    and the ip_forward line after accept_redirects (which writing it resets to 1)."""
+    ours = dict(_sysctl_lines(host.file(SYSCTL_FILE).content_string))
+    last = dict(_sysctl_lines(host.check_output("/lib/systemd/systemd-sysctl --cat-config")))
+    assert {key: last[key] for key in ours} == ours
+    # Apply them as a boot does, then read the network keys back (per namespace: the container's own).
+    host.run_expect([0], "systemctl restart systemd-sysctl")
+    network = sorted(key for key in ours if key.startswith("net."))
+    live = host.check_output("sysctl -n " + " ".join(network)).splitlines()
+    assert dict(zip(network, (" ".join(v.split()) for v in live))) == {key: ours[key] for key in network}
 
 
 def test_no_core_dumps_for_logins(scanner, target_ip):

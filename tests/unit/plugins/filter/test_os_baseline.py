@@ -3,7 +3,7 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.infra.hosting.plugins.filter.os_baseline import permissions_drift, sysctl_drift
+from ansible_collections.infra.hosting.plugins.filter.os_baseline import permissions_drift, sysctl_boot_order, sysctl_drift
 
 
 def test_only_differing_keys_are_returned():
@@ -34,6 +34,31 @@ def test_writing_forwarding_rewrites_accept_redirects_after_it():
     ]
     # Without a forwarding change, a matching accept_redirects key is left alone.
     assert sysctl_drift(wanted, keys, ["0", "0", "0", "1"]) == ["kernel.sysrq=0"]
+
+
+def test_the_boot_file_sets_forwarding_before_accept_redirects():
+    # Sorted by name, accept_redirects came first and the ip_forward line after it set it back to 1 at every boot.
+    wanted = {
+        "net.ipv4.conf.all.accept_redirects": 0,
+        "net.ipv6.conf.all.forwarding": 0,
+        "kernel.sysrq": 0,
+        "net.ipv4.ip_forward": 0,
+        "fs.protected_fifos": 2,
+    }
+    order = sysctl_boot_order(wanted)
+    assert order == [
+        "net.ipv4.ip_forward",
+        "net.ipv6.conf.all.forwarding",
+        "fs.protected_fifos",
+        "kernel.sysrq",
+        "net.ipv4.conf.all.accept_redirects",
+    ]
+    assert sysctl_boot_order({}) == []
+
+
+def test_the_boot_order_refuses_what_is_not_a_mapping():
+    with pytest.raises(AnsibleFilterError, match="mapping"):
+        sysctl_boot_order(["net.ipv4.ip_forward"])
 
 
 def test_a_missing_live_value_is_an_error_not_a_silent_skip():
