@@ -115,6 +115,9 @@ def with_spec_defaults(spec_text, defaults):
 
 
 def _cell(value):
+    # A spec's description may be a list of paragraphs (argument_specs allow both): one cell, joined by spaces.
+    if isinstance(value, list):
+        value = " ".join(str(part) for part in value)
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 

@@ -100,10 +100,20 @@ def test_argument_spec_defaults_are_the_role_defaults(role):
 def test_readme_variable_table_is_generated_from_the_spec(role):
     if role.name in PENDING_ROLE_DOCS:
         pytest.skip("brought up to date with its pending change")
+    stale = sorted(str(path.relative_to(ROOT)) for path in _role_docs().stale(role))
+    assert stale == [], f"stale, run python3 scripts/role_docs.py {role.name}: {stale}"
+
+
+def _role_docs():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("role_docs", ROOT / "scripts" / "role_docs.py")
     role_docs = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(role_docs)
-    stale = sorted(str(path.relative_to(ROOT)) for path in role_docs.stale(role))
-    assert stale == [], f"stale, run python3 scripts/role_docs.py {role.name}: {stale}"
+    return role_docs
+
+
+def test_a_description_given_as_paragraphs_is_one_table_cell():
+    # argument_specs allow a list of paragraphs; the table once showed the Python list itself.
+    text = _role_docs().table({"x_file": {"type": "path", "description": ["First | part.", "Second part."]}})
+    assert "| First \\| part. Second part. |" in text, text
